@@ -1,0 +1,19 @@
+//! f32 compute kernels, one module per op family.
+//!
+//! Each family exposes a dispatching entry point (which picks the fastest path this CPU
+//! supports) and a `*_reference` twin: plain scalar code that is the specification the fast
+//! paths are tested against. Kernels work on contiguous slices plus explicit dimensions and
+//! check every length before touching memory, returning [`crate::Error`] instead of
+//! panicking. None of them allocates.
+
+pub mod activation;
+pub mod conv;
+pub mod cpu;
+pub mod elementwise;
+pub mod gather;
+pub mod gemm;
+pub mod math;
+pub mod norm;
+pub mod pool;
+pub mod reduce;
+pub mod softmax;

@@ -1,0 +1,28 @@
+//! # born-core
+//!
+//! The `#![no_std]` heart of Born: tensors that are views into caller-owned memory, a bump
+//! [`arena`] over a caller-supplied buffer, f32 [`kernels`] that each have a portable
+//! reference twin, and (with feature `alloc`) owned tensors and the [`nn`] modules.
+//!
+//! Nothing here needs a heap unless feature `alloc` is on, nothing panics on bad shapes or
+//! sizes (every fallible call returns [`Error`]), and the same inputs give the same bits on
+//! every run.
+//!
+//! Features:
+//! - `alloc`: owned [`Tensor`], the [`nn`] modules and the [`backend::Cpu`] backend.
+//! - `std`: runtime CPU feature detection (AVX2 + FMA on x86_64); implies `alloc`.
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod error;
+pub mod kernels;
+pub mod shape;
+
+pub use error::{Error, Result};
+pub use shape::{Shape, MAX_RANK};

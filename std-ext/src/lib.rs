@@ -1,0 +1,1 @@
+//! born-std: what needs an operating system.
