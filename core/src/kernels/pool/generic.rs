@@ -1,0 +1,111 @@
+//! Portable fast paths. They evaluate every window with the same operations in the same
+//! order as the reference (so the results are bit-identical), but organised for speed:
+//! whole output rows at a time, tap by tap, with the border handled by index ranges instead
+//! of per-element checks (contiguous, vectorisable loops when the stride is 1), and a
+//! dedicated loop for the common 2x2 / stride-2 / no-padding case.
+
+use super::reference::max_step;
+use super::Geom;
+
+/// Number of taps `i < k` whose position `start + i * d` lies in `[lo, hi)`.
+#[inline]
+pub(crate) fn taps_in(start: usize, k: usize, d: usize, lo: usize, hi: usize) -> usize {
+    let first = if start >= lo {
+        0
+    } else {
+        (lo - start).div_ceil(d)
+    };
+    let end = if start >= hi {
+        0
+    } else {
+        (hi - start).div_ceil(d)
+    };
+    end.min(k).saturating_sub(first)
+}
+
+/// Pools one output row `oy` of one plane into `orow` (length `ow`), tap-major.
+pub(crate) fn pool_row<const MAXIMUM: bool>(g: &Geom, xp: &[f32], oy: usize, orow: &mut [f32]) {
+    orow.fill(if MAXIMUM { f32::NEG_INFINITY } else { -0.0 });
+    for ky in 0..g.kh {
+        let py = oy * g.sh + ky * g.dh;
+        if py < g.pt || py >= g.pt + g.h {
+            continue;
+        }
+        let irow = &xp[(py - g.pt) * g.w..][..g.w];
+        for kx in 0..g.kw {
+            // Output columns whose tap kx lands inside the input: pl <= ox*sw + off < pl + w.
+            let off = kx * g.dw;
+            let a = if off >= g.pl {
+                0
+            } else {
+                (g.pl - off).div_ceil(g.sw)
+            };
+            let b = if off >= g.pl + g.w {
+                0
+            } else {
+                (g.pl + g.w - off).div_ceil(g.sw).min(g.ow)
+            };
+            if a >= b {
+                continue;
+            }
+            let dst = &mut orow[a..b];
+            let src = &irow[a * g.sw + off - g.pl..];
+            if g.sw == 1 {
+                let src = &src[..dst.len()];
+                if MAXIMUM {
+                    for (o, &v) in dst.iter_mut().zip(src) {
+                        *o = max_step(*o, v);
+                    }
+                } else {
+                    for (o, &v) in dst.iter_mut().zip(src) {
+                        *o += v;
+                    }
+                }
+            } else if MAXIMUM {
+                for (o, &v) in dst.iter_mut().zip(src.iter().step_by(g.sw)) {
+                    *o = max_step(*o, v);
+                }
+            } else {
+                for (o, &v) in dst.iter_mut().zip(src.iter().step_by(g.sw)) {
+                    *o += v;
+                }
+            }
+        }
+    }
+    if !MAXIMUM {
+        let (lo_y, hi_y, lo_x, hi_x) = if g.include_pad {
+            (0, g.pt + g.h + g.pb, 0, g.pl + g.w + g.pr)
+        } else {
+            (g.pt, g.pt + g.h, g.pl, g.pl + g.w)
+        };
+        let cy = taps_in(oy * g.sh, g.kh, g.dh, lo_y, hi_y);
+        for (ox, o) in orow.iter_mut().enumerate() {
+            let cx = taps_in(ox * g.sw, g.kw, g.dw, lo_x, hi_x);
+            *o /= (cy * cx) as f32;
+        }
+    }
+}
+
+/// 2x2 max of pairs: `out[i] = max(r0[2i], r0[2i+1], r1[2i], r1[2i+1])` in reference order.
+/// Callers guarantee `r0.len() >= 2 * out.len()` and `r1.len() >= 2 * out.len()`.
+pub(crate) fn max2x2_row(r0: &[f32], r1: &[f32], out: &mut [f32]) {
+    for ((o, a), b) in out
+        .iter_mut()
+        .zip(r0.chunks_exact(2))
+        .zip(r1.chunks_exact(2))
+    {
+        *o = max_step(max_step(max_step(a[0], a[1]), b[0]), b[1]);
+    }
+}
+
+/// 2x2 average of pairs, `(((r0[2i] + r0[2i+1]) + r1[2i]) + r1[2i+1]) / 4`.
+/// Callers guarantee `r0.len() >= 2 * out.len()` and `r1.len() >= 2 * out.len()`.
+pub(crate) fn avg2x2_row(r0: &[f32], r1: &[f32], out: &mut [f32]) {
+    for ((o, a), b) in out
+        .iter_mut()
+        .zip(r0.chunks_exact(2))
+        .zip(r1.chunks_exact(2))
+    {
+        *o = (((a[0] + a[1]) + b[0]) + b[1]) * 0.25;
+    }
+}
