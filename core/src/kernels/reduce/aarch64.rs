@@ -55,56 +55,62 @@ pub(crate) fn contiguous<const OP: u8>(x: &[f32]) -> f32 {
     r
 }
 
-/// NEON twin of [`generic::strided`]: eight columns (two registers) at a time.
+/// NEON twin of [`generic::strided`]: four columns per register, the remaining columns by
+/// the portable code within the same row block.
 ///
 /// Callers guarantee `slab.len() >= len * inner` and `out.len() >= inner`.
 pub(crate) fn strided<const OP: u8>(slab: &[f32], len: usize, inner: usize, out: &mut [f32]) {
+    let out = &mut out[..inner];
+    out.fill(init::<OP>());
     let full = len - len % LANES;
-    let mut col = 0;
-    while col + LANES <= inner {
-        // SAFETY: rows `l < len` start at `l * inner + col` and read 8 floats, ending at or
-        // before `len * inner <= slab.len()`; the stores write `out[col..col + 8]`, inside
-        // `out` because `col + 8 <= inner <= out.len()`. NEON is part of this target.
-        unsafe {
-            let base = slab.as_ptr().add(col);
-            let id = vdupq_n_f32(init::<OP>());
-            let mut lo = [id; LANES];
-            let mut hi = [id; LANES];
-            let mut l = 0;
-            while l < full {
-                for j in 0..LANES {
-                    let p = base.add((l + j) * inner);
-                    lo[j] = step4!(OP, lo[j], vld1q_f32(p), true);
-                    hi[j] = step4!(OP, hi[j], vld1q_f32(p.add(4)), true);
+    let cols = inner - inner % 4;
+    let mut l = 0;
+    while l < full {
+        let mut c = 0;
+        while c < cols {
+            // SAFETY: rows `l..l + 8 <= len` start at `row * inner + c` and read 4 floats,
+            // ending at or before `len * inner <= slab.len()`; the read and write of
+            // `out[c..c + 4]` are inside `out` because `c + 4 <= inner`. NEON is part of
+            // this target.
+            unsafe {
+                let base = slab.as_ptr().add(l * inner + c);
+                let mut p = [vdupq_n_f32(0.0); LANES];
+                for (j, p) in p.iter_mut().enumerate() {
+                    // `generic::leaf`: squared for sums of squares, else as is.
+                    let v = vld1q_f32(base.add(j * inner));
+                    *p = if OP == SUMSQ { vmulq_f32(v, v) } else { v };
                 }
-                l += LANES;
-            }
-            let mut r = [id; 2];
-            for (h, a) in r.iter_mut().zip([lo, hi]) {
-                let t0 = step4!(OP, a[0], a[4], false);
-                let t1 = step4!(OP, a[1], a[5], false);
-                let t2 = step4!(OP, a[2], a[6], false);
-                let t3 = step4!(OP, a[3], a[7], false);
-                *h = step4!(
+                let t0 = step4!(OP, p[0], p[4], false);
+                let t1 = step4!(OP, p[1], p[5], false);
+                let t2 = step4!(OP, p[2], p[6], false);
+                let t3 = step4!(OP, p[3], p[7], false);
+                let t = step4!(
                     OP,
                     step4!(OP, t0, t2, false),
                     step4!(OP, t1, t3, false),
                     false
                 );
+                let o = out.as_mut_ptr().add(c);
+                vst1q_f32(o, step4!(OP, vld1q_f32(o), t, false));
             }
-            for l in full..len {
-                let p = base.add(l * inner);
-                r[0] = step4!(OP, r[0], vld1q_f32(p), true);
-                r[1] = step4!(OP, r[1], vld1q_f32(p.add(4)), true);
-            }
-            let o = out.as_mut_ptr().add(col);
-            vst1q_f32(o, r[0]);
-            vst1q_f32(o.add(4), r[1]);
+            c += 4;
         }
-        col += LANES;
+        generic::block::<OP>(slab, inner, l, cols, out);
+        l += LANES;
     }
-    while col < inner {
-        generic::columns::<OP, 1>(slab, len, inner, col, &mut out[col..]);
-        col += 1;
+    while l < len {
+        let mut c = 0;
+        while c < cols {
+            // SAFETY: row `l < len` reads `x[l * inner + c..][..4]`, inside the slab; `out`
+            // is read and written at `c..c + 4 <= inner`. NEON is part of this target.
+            unsafe {
+                let o = out.as_mut_ptr().add(c);
+                let v = vld1q_f32(slab.as_ptr().add(l * inner + c));
+                vst1q_f32(o, step4!(OP, vld1q_f32(o), v, true));
+            }
+            c += 4;
+        }
+        generic::tail_row::<OP>(slab, inner, l, cols, out);
+        l += 1;
     }
 }

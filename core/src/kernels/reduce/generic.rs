@@ -100,64 +100,74 @@ pub(crate) fn contiguous<const OP: u8>(x: &[f32]) -> f32 {
     r
 }
 
-/// Reduces `W` adjacent columns `col..col + W` of a `[len, inner]` slab into `out[..W]`,
-/// in the same lane order as [`contiguous`] applies to each column.
+/// The value a single element contributes on its own: `v * v` for sums of squares, else `v`
+/// (which is `step(init, v)` for every other op, up to NaN payloads).
+#[inline(always)]
+pub(crate) fn leaf<const OP: u8>(v: f32) -> f32 {
+    if OP == SUMSQ {
+        v * v
+    } else {
+        v
+    }
+}
+
+/// Folds the block of rows `l..l + 8` of a `[len, inner]` slab into `out[c]` for the
+/// columns `c0..inner`: `out[c] = out[c] ∘ tree(leaf(x[l + j][c]) for j < 8)`.
 ///
-/// Callers guarantee `slab.len() >= len * inner`, `col + W <= inner` and `out.len() >= W`.
-pub(crate) fn columns<const OP: u8, const W: usize>(
+/// Callers guarantee `l + 8 <= len`, `slab.len() >= len * inner` and `out.len() >= inner`.
+pub(crate) fn block<const OP: u8>(
     slab: &[f32],
-    len: usize,
     inner: usize,
-    col: usize,
+    l: usize,
+    c0: usize,
     out: &mut [f32],
 ) {
-    let mut acc = [[init::<OP>(); W]; LANES];
-    let full = len - len % LANES;
-    let mut l = 0;
-    while l < full {
-        for (j, a) in acc.iter_mut().enumerate() {
-            let row = &slab[(l + j) * inner + col..][..W];
-            for (a, &v) in a.iter_mut().zip(row) {
-                *a = step::<OP>(*a, v);
-            }
-        }
-        l += LANES;
+    let rows: [&[f32]; LANES] = core::array::from_fn(|j| &slab[(l + j) * inner..][..inner]);
+    let out = &mut out[..inner];
+    for c in c0..inner {
+        let p: [f32; LANES] = core::array::from_fn(|j| leaf::<OP>(rows[j][c]));
+        out[c] = combine::<OP>(out[c], tree::<OP>(&p));
     }
-    let mut r = [0.0f32; W];
-    for (c, r) in r.iter_mut().enumerate() {
-        let mut p = [0.0f32; LANES];
-        for (p, a) in p.iter_mut().zip(&acc) {
-            *p = a[c];
-        }
-        *r = tree::<OP>(&p);
+}
+
+/// Folds row `l` of a `[len, inner]` slab into `out[c]` for the columns `c0..inner`:
+/// `out[c] = step(out[c], x[l][c])`.
+///
+/// Callers guarantee `l < len`, `slab.len() >= len * inner` and `out.len() >= inner`.
+pub(crate) fn tail_row<const OP: u8>(
+    slab: &[f32],
+    inner: usize,
+    l: usize,
+    c0: usize,
+    out: &mut [f32],
+) {
+    let row = &slab[l * inner..][..inner];
+    let out = &mut out[..inner];
+    for c in c0..inner {
+        out[c] = step::<OP>(out[c], row[c]);
+    }
+}
+
+/// Reduces one `[len, inner]` slab into `out[..inner]` (the `inner > 1` layout), streaming
+/// rows: each output starts at the identity, absorbs the tree of each full block of eight
+/// rows in turn, then the remaining rows one by one.
+pub(crate) fn strided<const OP: u8>(slab: &[f32], len: usize, inner: usize, out: &mut [f32]) {
+    out[..inner].fill(init::<OP>());
+    let full = len - len % LANES;
+    for l in (0..full).step_by(LANES) {
+        block::<OP>(slab, inner, l, 0, out);
     }
     for l in full..len {
-        let row = &slab[l * inner + col..][..W];
-        for (r, &v) in r.iter_mut().zip(row) {
-            *r = step::<OP>(*r, v);
-        }
-    }
-    out[..W].copy_from_slice(&r);
-}
-
-/// Reduces one `[len, inner]` slab into `out[..inner]` (the `inner > 1` layout).
-pub(crate) fn strided<const OP: u8>(slab: &[f32], len: usize, inner: usize, out: &mut [f32]) {
-    let mut col = 0;
-    while col + LANES <= inner {
-        columns::<OP, LANES>(slab, len, inner, col, &mut out[col..]);
-        col += LANES;
-    }
-    while col < inner {
-        columns::<OP, 1>(slab, len, inner, col, &mut out[col..]);
-        col += 1;
+        tail_row::<OP>(slab, inner, l, 0, out);
     }
 }
 
-/// True when `v` beats `best` for argmax: greater, or the first NaN.
+/// True when `v` beats `best` for argmax (`MAXIMUM`) or argmin: strictly better, or the
+/// first NaN. Written without short-circuits so that lane loops vectorise.
 #[inline(always)]
 pub(crate) fn beats<const MAXIMUM: bool>(v: f32, best: f32) -> bool {
     let better = if MAXIMUM { v > best } else { v < best };
-    better || (v.is_nan() && !best.is_nan())
+    better | (v.is_nan() & !best.is_nan())
 }
 
 /// Folds `x[from..]` into the running best `(b, i)` in order; returns the final index.
@@ -177,33 +187,38 @@ fn fold_from<const MAXIMUM: bool>(x: &[f32], from: usize, mut b: f32, mut i: usi
 ///
 /// Eight lanes each keep their first best element; merging them by value with ties going to
 /// the smaller index gives exactly the first extreme index of a left-to-right scan.
+/// Callers guarantee `x.len() <= 2^32` (lane indices are `u32`).
 pub(crate) fn arg_contiguous<const MAXIMUM: bool>(x: &[f32]) -> usize {
     let Some(head) = x.get(..LANES) else {
         return x.first().map_or(0, |&x0| fold_from::<MAXIMUM>(x, 1, x0, 0));
     };
     let mut best = [0.0f32; LANES];
     best.copy_from_slice(head);
-    let mut idx: [usize; LANES] = core::array::from_fn(|j| j);
+    let mut idx: [u32; LANES] = core::array::from_fn(|j| j as u32);
+    let mut cur: [u32; LANES] = core::array::from_fn(|j| (LANES + j) as u32);
     let chunks = x[LANES..].chunks_exact(LANES);
     let tail_start = x.len() - chunks.remainder().len();
-    for (n, c) in chunks.enumerate() {
-        let base = LANES * (n + 1);
+    for c in chunks {
         for j in 0..LANES {
-            if beats::<MAXIMUM>(c[j], best[j]) {
-                best[j] = c[j];
-                idx[j] = base + j;
-            }
+            let take = beats::<MAXIMUM>(c[j], best[j]);
+            best[j] = if take { c[j] } else { best[j] };
+            idx[j] = if take { cur[j] } else { idx[j] };
+            cur[j] = cur[j].wrapping_add(LANES as u32);
         }
     }
-    let (mut b, mut i) = (best[0], idx[0]);
+    let (mut b, mut i) = (best[0], idx[0] as usize);
     for j in 1..LANES {
-        if beats::<MAXIMUM>(best[j], b) || (!beats::<MAXIMUM>(b, best[j]) && idx[j] < i) {
-            b = best[j];
-            i = idx[j];
+        let (bj, ij) = (best[j], idx[j] as usize);
+        if beats::<MAXIMUM>(bj, b) || (!beats::<MAXIMUM>(b, bj) && ij < i) {
+            b = bj;
+            i = ij;
         }
     }
     fold_from::<MAXIMUM>(x, tail_start, b, i)
 }
+
+/// Columns per argmax/argmin tile of the `inner > 1` layout.
+const ARG_TILE: usize = 32;
 
 /// Argmax/argmin of `W` adjacent columns `col..col + W` of a `[len, inner]` slab into
 /// `out[..W]`: a left-to-right scan per column.
@@ -222,11 +237,11 @@ pub(crate) fn arg_columns<const MAXIMUM: bool, const W: usize>(
     let mut idx = [0i32; W];
     for l in 1..len {
         let row = &slab[l * inner + col..][..W];
+        let li = l as i32;
         for c in 0..W {
-            if beats::<MAXIMUM>(row[c], best[c]) {
-                best[c] = row[c];
-                idx[c] = l as i32;
-            }
+            let take = beats::<MAXIMUM>(row[c], best[c]);
+            best[c] = if take { row[c] } else { best[c] };
+            idx[c] = if take { li } else { idx[c] };
         }
     }
     out[..W].copy_from_slice(&idx);
@@ -240,6 +255,10 @@ pub(crate) fn arg_strided<const MAXIMUM: bool>(
     out: &mut [i32],
 ) {
     let mut col = 0;
+    while col + ARG_TILE <= inner {
+        arg_columns::<MAXIMUM, ARG_TILE>(slab, len, inner, col, &mut out[col..]);
+        col += ARG_TILE;
+    }
     while col + LANES <= inner {
         arg_columns::<MAXIMUM, LANES>(slab, len, inner, col, &mut out[col..]);
         col += LANES;

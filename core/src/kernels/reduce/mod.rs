@@ -13,13 +13,19 @@
 //!
 //! # Evaluation order and determinism
 //! [`reduce_reference`] folds each output's `len` inputs left to right. The fast [`reduce`]
-//! uses one fixed order on every CPU, path (AVX2, NEON, portable) and layout: eight partial
-//! results, lane `j` folding inputs `l ≡ j (mod 8)` among the first `8 * (len / 8)` in order;
-//! then the lanes merge as `((p0∘p4)∘(p2∘p6))∘((p1∘p5)∘(p3∘p7))`; then the last `len % 8`
-//! inputs fold in order. No FMA contraction is used. So results are bit-identical run to
-//! run and machine to machine, and more accurate than a single running sum; they may differ
-//! from the reference by rounding for `Sum`, `Mean`, `SumSquares` and `Prod` (the tests
-//! allow `4 * len * f32::EPSILON * sum(|term|)`), and for `Max` / `Min` at most in the sign
+//! uses a fixed order that depends only on the layout (`inner == 1` or not), never on the
+//! CPU or path (AVX2, NEON and portable code perform the same operations):
+//! - `inner == 1` (contiguous runs): eight partial results, lane `j` folding inputs
+//!   `l ≡ j (mod 8)` among the first `8 * (len / 8)` in order; the lanes then merge as
+//!   `((p0∘p4)∘(p2∘p6))∘((p1∘p5)∘(p3∘p7))`; then the last `len % 8` inputs fold in order.
+//! - `inner > 1` (rows streamed): each output starts at the identity and absorbs, block by
+//!   block, the tree `((r0∘r4)∘(r2∘r6))∘((r1∘r5)∘(r3∘r7))` of each full block of eight
+//!   rows; then the last `len % 8` rows fold in order.
+//!
+//! No FMA contraction is used. So results are bit-identical run to run and machine to
+//! machine, and more accurate than a single running sum; they may differ from the reference
+//! by rounding for `Sum`, `Mean`, `SumSquares` and `Prod` (the tests allow
+//! `4 * (len + 1) * f32::EPSILON * sum(|term|)`), and for `Max` / `Min` at most in the sign
 //! of a zero result when `+0.0` and `-0.0` tie. Sums start from `-0.0`, the exact additive
 //! identity. `Mean` divides the sum by `len as f32` (exact up to 2^24).
 //!

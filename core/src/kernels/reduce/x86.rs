@@ -59,7 +59,8 @@ pub(crate) unsafe fn contiguous<const OP: u8>(x: &[f32]) -> f32 {
     r
 }
 
-/// AVX2 twin of [`generic::strided`]: eight columns at a time, one register per lane.
+/// AVX2 twin of [`generic::strided`]: eight columns per register, the remaining columns by
+/// the portable code within the same row block.
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA; `slab.len() >= len * inner` and `out.len() >= inner`.
@@ -70,41 +71,57 @@ pub(crate) unsafe fn strided<const OP: u8>(
     inner: usize,
     out: &mut [f32],
 ) {
+    let out = &mut out[..inner];
+    out.fill(init::<OP>());
     let full = len - len % LANES;
-    let mut col = 0;
-    while col + LANES <= inner {
-        // SAFETY: rows `l < len` start at `l * inner + col` and read 8 floats, ending at or
-        // before `len * inner <= slab.len()`; the store writes `out[col..col + 8]`, inside
-        // `out` because `col + 8 <= inner <= out.len()`. The caller guarantees AVX2.
-        unsafe {
-            let base = slab.as_ptr().add(col);
-            let mut a = [_mm256_set1_ps(init::<OP>()); LANES];
-            let mut l = 0;
-            while l < full {
-                for (j, a) in a.iter_mut().enumerate() {
-                    *a = step8!(OP, *a, _mm256_loadu_ps(base.add((l + j) * inner)), true);
+    let cols = inner - inner % LANES;
+    let mut l = 0;
+    while l < full {
+        let mut c = 0;
+        while c < cols {
+            // SAFETY: rows `l..l + 8 <= len` start at `row * inner + c` and read 8 floats,
+            // ending at or before `len * inner <= slab.len()`; the read and write of
+            // `out[c..c + 8]` are inside `out` because `c + 8 <= inner`. The caller
+            // guarantees AVX2.
+            unsafe {
+                let base = slab.as_ptr().add(l * inner + c);
+                let mut p = [_mm256_setzero_ps(); LANES];
+                for (j, p) in p.iter_mut().enumerate() {
+                    // `generic::leaf`: squared for sums of squares, else as is.
+                    let v = _mm256_loadu_ps(base.add(j * inner));
+                    *p = if OP == SUMSQ { _mm256_mul_ps(v, v) } else { v };
                 }
-                l += LANES;
+                let t0 = step8!(OP, p[0], p[4], false);
+                let t1 = step8!(OP, p[1], p[5], false);
+                let t2 = step8!(OP, p[2], p[6], false);
+                let t3 = step8!(OP, p[3], p[7], false);
+                let t = step8!(
+                    OP,
+                    step8!(OP, t0, t2, false),
+                    step8!(OP, t1, t3, false),
+                    false
+                );
+                let o = out.as_mut_ptr().add(c);
+                _mm256_storeu_ps(o, step8!(OP, _mm256_loadu_ps(o), t, false));
             }
-            let t0 = step8!(OP, a[0], a[4], false);
-            let t1 = step8!(OP, a[1], a[5], false);
-            let t2 = step8!(OP, a[2], a[6], false);
-            let t3 = step8!(OP, a[3], a[7], false);
-            let mut r = step8!(
-                OP,
-                step8!(OP, t0, t2, false),
-                step8!(OP, t1, t3, false),
-                false
-            );
-            for l in full..len {
-                r = step8!(OP, r, _mm256_loadu_ps(base.add(l * inner)), true);
-            }
-            _mm256_storeu_ps(out.as_mut_ptr().add(col), r);
+            c += LANES;
         }
-        col += LANES;
+        generic::block::<OP>(slab, inner, l, cols, out);
+        l += LANES;
     }
-    while col < inner {
-        generic::columns::<OP, 1>(slab, len, inner, col, &mut out[col..]);
-        col += 1;
+    while l < len {
+        let mut c = 0;
+        while c < cols {
+            // SAFETY: row `l < len` reads `x[l * inner + c..][..8]`, inside the slab; `out`
+            // is read and written at `c..c + 8 <= inner`. The caller guarantees AVX2.
+            unsafe {
+                let o = out.as_mut_ptr().add(c);
+                let v = _mm256_loadu_ps(slab.as_ptr().add(l * inner + c));
+                _mm256_storeu_ps(o, step8!(OP, _mm256_loadu_ps(o), v, true));
+            }
+            c += LANES;
+        }
+        generic::tail_row::<OP>(slab, inner, l, cols, out);
+        l += 1;
     }
 }
