@@ -126,7 +126,10 @@ impl fmt::Display for Error {
                 write!(f, "{op}: expected shape {expected}, got {got}")
             }
             Error::BroadcastMismatch { op, lhs, rhs } => {
-                write!(f, "{op}: shapes {lhs} and {rhs} cannot be broadcast together")
+                write!(
+                    f,
+                    "{op}: shapes {lhs} and {rhs} cannot be broadcast together"
+                )
             }
             Error::DimMismatch {
                 op,

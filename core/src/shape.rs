@@ -52,14 +52,11 @@ impl Shape {
 
     /// Dimension `axis`, or [`Error::AxisOutOfRange`].
     pub fn dim(&self, axis: usize) -> Result<usize> {
-        self.dims()
-            .get(axis)
-            .copied()
-            .ok_or(Error::AxisOutOfRange {
-                op: "shape",
-                axis,
-                rank: self.rank(),
-            })
+        self.dims().get(axis).copied().ok_or(Error::AxisOutOfRange {
+            op: "shape",
+            axis,
+            rank: self.rank(),
+        })
     }
 
     /// Number of elements (1 for a scalar), or [`Error::Overflow`].
@@ -176,7 +173,10 @@ mod tests {
     fn rank_above_six_is_rejected() {
         assert_eq!(
             Shape::new(&[1; 7]),
-            Err(Error::RankTooLarge { op: "shape", rank: 7 })
+            Err(Error::RankTooLarge {
+                op: "shape",
+                rank: 7
+            })
         );
         assert_eq!(Shape::new(&[2; 6]).unwrap().numel(), 64);
     }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what it needs, then checks formatting,
+# lints, tests (against NumPy-generated fixtures) and the no_std builds for microcontrollers.
+# Usage: bash scripts/test.sh        (from the repository root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+NO_STD_TARGETS=(thumbv6m-none-eabi thumbv7em-none-eabihf riscv32imac-unknown-none-elf)
+
+step "toolchain: components and targets"
+rustup component add rustfmt clippy >/dev/null
+rustup target add "${NO_STD_TARGETS[@]}" >/dev/null
+
+step "python: NumPy for the reference fixtures"
+if ! python3 -c 'import numpy' 2>/dev/null; then
+  python3 -m pip install --quiet numpy
+fi
+
+step "fixtures: regenerate every NumPy reference from its script"
+bash scripts/gen_fixtures.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (workspace, all targets; core without features too)"
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p born-core --all-targets --no-default-features -- -D warnings
+
+step "cargo test (workspace)"
+cargo test --workspace
+
+step "examples run"
+cargo run -q -p born-examples --example quickstart
+cargo run -q -p born-examples --example no_heap
+
+step "no_std builds of born-core (with and without alloc)"
+for t in "${NO_STD_TARGETS[@]}"; do
+  cargo build -q -p born-core --target "$t"
+  cargo build -q -p born-core --target "$t" --features alloc
+  echo "ok: $t (core, core+alloc)"
+done
+
+step "all checks passed"
