@@ -2,7 +2,8 @@
 //! position, the input value that tap `(ky, kx)` of channel `ic` sees (0 in the padding).
 //!
 //! [`Im2colB`] writes pieces of that matrix straight into the GEMM's packed-B panels (no full
-//! matrix is ever stored); [`im2col`] writes the whole matrix for the plain baseline.
+//! matrix is ever stored) from an input zero-padded once by [`pad_input`]; [`im2col`] writes
+//! the whole matrix for the plain baseline.
 
 use super::direct::valid_cols;
 use super::{oob, Geom};
@@ -54,36 +55,12 @@ fn fill_segment(
     Ok(())
 }
 
-/// Writes im2col columns `j0..j0 + d.len()` (flattened output positions) of row
-/// `(ky, kx)` of channel `plane` into `d`, crossing output rows as needed.
-#[inline]
-fn fill_span(
-    d: &mut [f32],
-    plane: &[f32],
-    g: &Geom,
-    ky: usize,
-    kx: usize,
-    oy0: usize,
-    ox0: usize,
-) -> Result<()> {
-    if ox0 + d.len() <= g.ow {
-        return fill_segment(d, plane, g, ky, kx, oy0, ox0);
-    }
-    let (mut oy, mut ox, mut done) = (oy0, ox0, 0);
-    while done < d.len() {
-        let seg = (d.len() - done).min(g.ow - ox);
-        let part = d.get_mut(done..done + seg).ok_or(oob())?;
-        fill_segment(part, plane, g, ky, kx, oy, ox)?;
-        done += seg;
-        oy += 1;
-        ox = 0;
-    }
-    Ok(())
-}
-
 /// The im2col matrix of one (image, group), produced panel by panel for the GEMM.
+///
+/// The input must already be zero-padded (`g.pt == g.pl == 0` and every tap inside
+/// `g.h x g.w`), so each panel row is a plain copy (stride 1) or gather (stride > 1).
 pub(super) struct Im2colB<'a> {
-    /// The group's `cg` input channels of one image, `cg * h * w` elements.
+    /// The group's `cg` padded input channels of one image, `cg * h * w` elements.
     pub x: &'a [f32],
     pub g: &'a Geom,
 }
@@ -98,35 +75,113 @@ impl PackB for Im2colB<'_> {
         nr: usize,
         dst: &mut [f32],
     ) -> Result<()> {
-        let g = self.g;
-        let (hw, khw) = (g.h * g.w, g.kh * g.kw);
         let panels = nc.div_ceil(nr);
-        if dst.len() < panels * nr * kc {
+        if dst.len() < panels * nr * kc || self.g.pt != 0 || self.g.pl != 0 {
             return Err(oob());
         }
         for (q, panel) in dst.chunks_exact_mut(nr * kc).take(panels).enumerate() {
             let j0 = jc + q * nr;
             let cols = nr.min(jc + nc - j0);
-            let (oy0, ox0) = (j0 / g.ow, j0 % g.ow);
-            let (mut ic, mut ky, mut kx) = (pc / khw, (pc % khw) / g.kw, pc % g.kw);
-            for d in panel.chunks_exact_mut(nr) {
-                let plane = self.x.get(ic * hw..(ic + 1) * hw).ok_or(oob())?;
-                let (dv, rest) = d.split_at_mut(cols);
-                rest.fill(0.0);
-                fill_span(dv, plane, g, ky, kx, oy0, ox0)?;
-                kx += 1;
-                if kx == g.kw {
-                    kx = 0;
-                    ky += 1;
-                    if ky == g.kh {
-                        ky = 0;
-                        ic += 1;
-                    }
-                }
+            match nr {
+                16 => self.panel::<16>(panel, pc, j0, cols),
+                8 => self.panel::<8>(panel, pc, j0, cols),
+                4 => self.panel::<4>(panel, pc, j0, cols),
+                _ => None,
             }
+            .ok_or(oob())?;
         }
         Ok(())
     }
+}
+
+impl Im2colB<'_> {
+    /// Fills one NR-wide panel: im2col rows `pc..` (as many as the panel holds), columns
+    /// `j0..j0 + cols` (flattened output positions), zeros past `cols`. `None` if an index
+    /// falls outside the input (which validation rules out).
+    #[inline]
+    fn panel<const NR: usize>(
+        &self,
+        panel: &mut [f32],
+        pc: usize,
+        j0: usize,
+        cols: usize,
+    ) -> Option<()> {
+        let g = self.g;
+        let (hw, khw) = (g.h * g.w, g.kh * g.kw);
+        let (mut ic, mut ky, mut kx) = (pc / khw, (pc % khw) / g.kw, pc % g.kw);
+        let (oy0, ox0) = (j0 / g.ow, j0 % g.ow);
+        let same_row = ox0 + cols <= g.ow;
+        // Offset of output position (oy0, ox0)'s tap (0, 0).
+        let pos0 = oy0 * g.sh * g.w + ox0 * g.sw;
+        for d in panel.chunks_exact_mut(NR) {
+            let d: &mut [f32; NR] = d.try_into().ok()?;
+            let tap = ic * hw + ky * g.dh * g.w + kx * g.dw;
+            if same_row {
+                let base = tap + pos0;
+                if g.sw == 1 && cols == NR {
+                    let src: &[f32; NR] = self.x.get(base..base + NR)?.try_into().ok()?;
+                    *d = *src;
+                } else {
+                    let src = self.x.get(base..)?;
+                    for (j, dv) in d.iter_mut().enumerate() {
+                        *dv = if j < cols { *src.get(j * g.sw)? } else { 0.0 };
+                    }
+                }
+            } else {
+                let (mut oy, mut ox) = (oy0, ox0);
+                for (j, dv) in d.iter_mut().enumerate() {
+                    *dv = if j < cols {
+                        *self.x.get(tap + oy * g.sh * g.w + ox * g.sw)?
+                    } else {
+                        0.0
+                    };
+                    ox += 1;
+                    if ox == g.ow {
+                        ox = 0;
+                        oy += 1;
+                    }
+                }
+            }
+            kx += 1;
+            if kx == g.kw {
+                kx = 0;
+                ky += 1;
+                if ky == g.kh {
+                    ky = 0;
+                    ic += 1;
+                }
+            }
+        }
+        Some(())
+    }
+}
+
+/// Copies the `cg` channels of `x` (each `g.h x g.w`) into `dst` zero-padded to
+/// `(h + pt + pb) x (w + pl + pr)`, and returns the geometry of the padded problem.
+pub(super) fn pad_input(x: &[f32], g: &Geom, pads: [usize; 4], dst: &mut [f32]) -> Result<Geom> {
+    let [pt, pl, pb, pr] = pads;
+    let (hp, wp) = (g.h + pt + pb, g.w + pl + pr);
+    let need = g.cg * hp * wp;
+    let dst = dst.get_mut(..need).ok_or(oob())?;
+    dst.fill(0.0);
+    for (src, plane) in x.chunks_exact(g.h * g.w).zip(dst.chunks_exact_mut(hp * wp)) {
+        for (srow, drow) in src
+            .chunks_exact(g.w)
+            .zip(plane.chunks_exact_mut(wp).skip(pt))
+        {
+            drow.get_mut(pl..pl + g.w)
+                .ok_or(oob())?
+                .copy_from_slice(srow);
+        }
+    }
+    Ok(Geom {
+        h: hp,
+        w: wp,
+        pt: 0,
+        pl: 0,
+        pads: [0; 4],
+        ..*g
+    })
 }
 
 /// Writes the full `cg * kh * kw` x `oh * ow` im2col matrix of one (image, group) into `col`.

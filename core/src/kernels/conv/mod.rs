@@ -96,6 +96,8 @@ pub(crate) struct Geom {
     pub dw: usize,
     pub pt: usize,
     pub pl: usize,
+    /// All four paddings `[top, left, bottom, right]`.
+    pub pads: [usize; 4],
     /// Element counts of input, weight and output.
     pub input_len: usize,
     pub weight_len: usize,
@@ -197,6 +199,7 @@ impl Conv2d {
             dw,
             pt,
             pl,
+            pads: self.padding,
             input_len: mul(&input)?,
             weight_len: mul(&weight)?,
             out_len: mul(&[n, o, oh, ow])?,
@@ -219,7 +222,7 @@ impl Conv2d {
     /// Errors as [`Conv2d::output_shape`].
     pub fn scratch_len(&self, input: [usize; 4], weight: [usize; 4]) -> Result<usize> {
         let g = self.geom(input, weight)?;
-        Ok(fast_scratch(&g, Isa::detect()))
+        fast_scratch(&g, Isa::detect())
     }
 
     /// f32 elements of scratch [`conv2d_im2col`] needs: the `c_in / groups * kh * kw` x
@@ -254,13 +257,25 @@ fn gemm_shape(g: &Geom) -> Gemm {
     Gemm::new(g.og, g.oh * g.ow, g.cg * g.kh * g.kw)
 }
 
-fn fast_scratch(g: &Geom, isa: Isa) -> usize {
+fn fast_scratch(g: &Geom, isa: Isa) -> Result<usize> {
     let gm = gemm_shape(g);
-    match strategy(g) {
+    Ok(match strategy(g) {
         Strategy::Direct => 0,
         Strategy::Pointwise => gemm::scratch_len_for(isa, &gm),
-        Strategy::Implicit => gemm::packed_b_scratch_len(isa, gm.m, gm.n, gm.k),
+        Strategy::Implicit => padded_len(g)?
+            .checked_add(gemm::packed_b_scratch_len(isa, gm.m, gm.n, gm.k))
+            .ok_or(Error::Overflow { op: OP })?,
+    })
+}
+
+/// Elements of one group's zero-padded input (0 without padding).
+fn padded_len(g: &Geom) -> Result<usize> {
+    let [pt, pl, pb, pr] = g.pads;
+    if g.pads == [0; 4] {
+        return Ok(0);
     }
+    // h + pt + pb and w + pl + pr were checked in `out_dim`.
+    mul(&[g.cg, g.h + pt + pb, g.w + pl + pr])
 }
 
 fn im2col_scratch(g: &Geom) -> Result<usize> {
@@ -359,7 +374,7 @@ pub fn conv2d(
     let g = p.geom(input_shape, weight_shape)?;
     check_buffers(&g, input, weight, bias, out)?;
     let isa = Isa::detect();
-    check_scratch(fast_scratch(&g, isa), scratch.len())?;
+    check_scratch(fast_scratch(&g, isa)?, scratch.len())?;
     let gm = gemm_shape(&g);
     match strategy(&g) {
         Strategy::Direct => direct::conv(&g, input, weight, bias, out),
@@ -367,11 +382,20 @@ pub fn conv2d(
             let gb = Gemm { beta, ..gm };
             gemm::sgemm_for(isa, &gb, w, gm.k, x, gm.n, c, gm.n, scratch)
         }),
-        Strategy::Implicit => per_group(&g, input, weight, bias, out, |x, w, c, beta| {
-            let gb = Gemm { beta, ..gm };
-            let b = im2col::Im2colB { x, g: &g };
-            gemm::sgemm_packed_b(isa, &gb, w, gm.k, &b, c, gm.n, scratch)
-        }),
+        Strategy::Implicit => {
+            let (xp, gs) = scratch.split_at_mut_checked(padded_len(&g)?).ok_or(oob())?;
+            per_group(&g, input, weight, bias, out, |x, w, c, beta| {
+                let gb = Gemm { beta, ..gm };
+                if g.pads == [0; 4] {
+                    let b = im2col::Im2colB { x, g: &g };
+                    gemm::sgemm_packed_b(isa, &gb, w, gm.k, &b, c, gm.n, gs)
+                } else {
+                    let gp = im2col::pad_input(x, &g, g.pads, xp)?;
+                    let b = im2col::Im2colB { x: xp, g: &gp };
+                    gemm::sgemm_packed_b(isa, &gb, w, gm.k, &b, c, gm.n, gs)
+                }
+            })
+        }
     }
 }
 
