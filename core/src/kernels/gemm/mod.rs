@@ -1,0 +1,542 @@
+//! f32 general matrix multiply: `C = alpha * op(A) * op(B) + beta * C`, row-major.
+//!
+//! # Contract
+//! `op(A)` is `m x k`: A is stored `m x k` with row stride `lda >= k`, or (`trans_a`) `k x m`
+//! with `lda >= m`. `op(B)` is `k x n` likewise (`ldb`). C is `m x n` with `ldc >= n`. A
+//! buffer must hold `(rows - 1) * ld + cols` elements (0 when it has no rows or columns);
+//! longer buffers are fine. Special cases, shared by every path and [`sgemm_reference`]:
+//! - `m == 0` or `n == 0`: nothing is read or written.
+//! - `k == 0` or `alpha == 0`: A and B are not read; `C = beta * C` (`C = 0` if `beta == 0`).
+//! - `beta == 0`: C is overwritten; its old values (even NaN) are never read.
+//!
+//! # Paths
+//! [`sgemm`] picks the instruction set once ([`Isa::detect`]) and then one of two loop
+//! structures from the sizes alone:
+//! - **direct** (no scratch): the micro-kernel reads A and B in place. Used when B is not
+//!   transposed and the product is small (`m <= MR` or `m * n * k <= 32^3` on SIMD; on the
+//!   portable kernel `m * n * k <= 64^3`, `m <= MR`, or always on bare-metal targets
+//!   (`target_os = "none"`), where caches are small or absent and packing buys nothing).
+//! - **packed** (BLIS-style): B is packed in `KC x NC` blocks of NR-wide panels, A in
+//!   `MC x KC` blocks of MR-high panels, and an MR x NR register-tile micro-kernel walks them.
+//!
+//! | ISA ([`Isa`]) | MR x NR | KC | MC | NC |
+//! |---|---|---|---|---|
+//! | `Avx2Fma` (x86_64) | 6 x 16 | 256 | 144 | 4080 |
+//! | `Neon` (aarch64) | 8 x 8 | 256 | 128 | 4096 |
+//! | `Generic` | 4 x 8 (4 x 4 on bare metal) | 256 | 64 | 512 |
+//!
+//! # Scratch
+//! [`scratch_len`] is 0 for the direct path and for the special cases above. For the packed
+//! path it is `ceil(min(m, MC) / MR) * MR * min(k, KC) + ceil(min(n, NC) / NR) * NR *
+//! min(k, KC) + 32` f32 elements (the 32 let both buffers start on 64-byte boundaries); when
+//! `m <= MR` (a transposed-B product with few rows) NC shrinks to `8 * NR`. Examples on
+//! x86_64 with AVX2: 512 x 512 x 512 needs 168,992 elements (676 KB), 1024^3 needs 299,040
+//! (1.2 MB), a 1 x 4096 x 4096 product with `trans_b` 34,336, and anything with
+//! `m * n * k <= 32768` and plain B needs none. On bare-metal targets it is always 0.
+//!
+//! # Determinism
+//! Each element of C is computed the same way on every path: for each block of 256
+//! consecutive `p` in order, a product sum from zero in increasing `p` (fused multiply-add on
+//! AVX2/NEON, multiply then add on the portable kernel), then `C = alpha * sum (+ beta * C)`
+//! with the caller's beta for the first block and 1 after. So the bits depend only on `k`,
+//! `alpha`, `beta`, the instruction set and the inputs, not on `m`, `n`, the path or how C is
+//! split into pieces (threads may split rows or columns freely and get the same bits).
+//! Results differ between instruction sets within the usual rounding error.
+
+// `Error` carries a `Shape` and is larger than clippy's default limit; the whole crate
+// returns it by value, which is a crate-wide decision, not this module's.
+#![allow(clippy::result_large_err)]
+
+mod driver;
+mod generic;
+mod reference;
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub use reference::sgemm_reference;
+
+pub(crate) use driver::PackB;
+
+use crate::{Error, Result};
+use driver::{packed_scratch, run_direct, run_packed, MatB};
+
+const OP: &str = "gemm";
+
+/// One GEMM problem: `C = alpha * op(A) * op(B) + beta * C`, row-major.
+///
+/// `op(A)` is `m x k`: A is stored `m x k` with row stride `lda >= k`, or (`trans_a`) `k x m`
+/// with `lda >= m`. `op(B)` is `k x n` likewise (`ldb`). C is `m x n` with `ldc >= n`.
+/// `beta == 0` means C is overwritten (its old values, even NaN, are ignored).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gemm {
+    /// Rows of op(A) and C.
+    pub m: usize,
+    /// Columns of op(B) and C.
+    pub n: usize,
+    /// Columns of op(A), rows of op(B).
+    pub k: usize,
+    /// A is stored transposed (`k x m`).
+    pub trans_a: bool,
+    /// B is stored transposed (`n x k`).
+    pub trans_b: bool,
+    /// Scale of the product.
+    pub alpha: f32,
+    /// Scale of the old C (0: C is overwritten without being read).
+    pub beta: f32,
+}
+
+impl Gemm {
+    /// `C = A * B` with A `m x k`, B `k x n`: alpha 1, beta 0, no transposes.
+    pub fn new(m: usize, n: usize, k: usize) -> Gemm {
+        Gemm {
+            m,
+            n,
+            k,
+            trans_a: false,
+            trans_b: false,
+            alpha: 1.0,
+            beta: 0.0,
+        }
+    }
+}
+
+/// The instruction set a GEMM micro-kernel uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Isa {
+    /// x86_64 AVX2 + FMA, 6 x 16 tiles.
+    Avx2Fma,
+    /// aarch64 NEON, 8 x 8 tiles.
+    Neon,
+    /// Portable code that LLVM vectorises where it can, 4 x 8 tiles (4 x 4 on bare metal).
+    Generic,
+}
+
+impl Isa {
+    /// The fastest instruction set this CPU supports (what [`sgemm`] uses).
+    pub fn detect() -> Isa {
+        if Isa::Avx2Fma.is_available() {
+            Isa::Avx2Fma
+        } else if Isa::Neon.is_available() {
+            Isa::Neon
+        } else {
+            Isa::Generic
+        }
+    }
+
+    /// True when this CPU can run the instruction set ([`Isa::Generic`] always can).
+    pub fn is_available(self) -> bool {
+        match self {
+            Isa::Avx2Fma => cfg!(target_arch = "x86_64") && crate::kernels::cpu::has_avx2_fma(),
+            Isa::Neon => cfg!(target_arch = "aarch64") && crate::kernels::cpu::has_neon(),
+            Isa::Generic => true,
+        }
+    }
+
+    /// (MR, NR, MC, NC) of the instruction set.
+    fn blocks(self) -> (usize, usize, usize, usize) {
+        match self {
+            Isa::Avx2Fma => (6, 16, 144, 4080),
+            Isa::Neon => (8, 8, 128, 4096),
+            Isa::Generic => (generic::MR, generic::NR, 64, 512),
+        }
+    }
+}
+
+/// Which loops run a problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// `m == 0`, `n == 0`, `k == 0` or `alpha == 0`: only C is scaled.
+    Trivial,
+    /// No packing.
+    Direct,
+    /// Packed with these MC and NC.
+    Packed { mc: usize, nc: usize },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    kind: Kind,
+    scratch: usize,
+}
+
+const SIMD_DIRECT_MAX: usize = 32 * 32 * 32;
+const GENERIC_DIRECT_MAX: usize = 64 * 64 * 64;
+
+fn plan(isa: Isa, g: &Gemm) -> Plan {
+    if g.m == 0 || g.n == 0 || g.k == 0 || g.alpha == 0.0 {
+        return Plan {
+            kind: Kind::Trivial,
+            scratch: 0,
+        };
+    }
+    let (mr, nr, mc, nc) = isa.blocks();
+    let mnk =
+        g.m.checked_mul(g.n)
+            .and_then(|x| x.checked_mul(g.k))
+            .unwrap_or(usize::MAX);
+    let direct = match isa {
+        Isa::Generic => {
+            cfg!(target_os = "none") || mnk <= GENERIC_DIRECT_MAX || (!g.trans_b && g.m <= mr)
+        }
+        Isa::Avx2Fma | Isa::Neon => !g.trans_b && (g.m <= mr || mnk <= SIMD_DIRECT_MAX),
+    };
+    if direct {
+        return Plan {
+            kind: Kind::Direct,
+            scratch: 0,
+        };
+    }
+    let (mc, nc) = packed_blocks(isa, g.m, mc, nc);
+    Plan {
+        kind: Kind::Packed { mc, nc },
+        scratch: packed_scratch(mr, nr, g.m, g.n, g.k, mc, nc),
+    }
+}
+
+/// MC and NC for the packed path: one A panel and a few B panels at a time when `m <= MR`.
+fn packed_blocks(isa: Isa, m: usize, mc: usize, nc: usize) -> (usize, usize) {
+    let (mr, nr, _, _) = isa.blocks();
+    if m <= mr {
+        (mr, 8 * nr)
+    } else {
+        (mc, nc)
+    }
+}
+
+/// f32 elements of scratch [`sgemm`] needs for `g` on this CPU (0 for paths that do not pack;
+/// see the module docs for the formula and examples).
+pub fn scratch_len(g: &Gemm) -> usize {
+    scratch_len_for(Isa::detect(), g)
+}
+
+/// f32 elements of scratch [`sgemm_for`] needs for `g` with instruction set `isa`.
+pub fn scratch_len_for(isa: Isa, g: &Gemm) -> usize {
+    plan(isa, g).scratch
+}
+
+/// Elements a `rows x cols` matrix with row stride `ld` spans.
+fn span(rows: usize, cols: usize, ld: usize, what: &'static str) -> Result<usize> {
+    if ld < cols {
+        return Err(Error::InvalidArgument { op: OP, what });
+    }
+    if rows == 0 || cols == 0 {
+        return Ok(0);
+    }
+    (rows - 1)
+        .checked_mul(ld)
+        .and_then(|x| x.checked_add(cols))
+        .ok_or(Error::Overflow { op: OP })
+}
+
+/// Elements each of A, B and C must hold.
+fn spans(g: &Gemm, lda: usize, ldb: usize, ldc: usize) -> Result<[usize; 3]> {
+    let (ar, ac) = if g.trans_a { (g.k, g.m) } else { (g.m, g.k) };
+    let (br, bc) = if g.trans_b { (g.n, g.k) } else { (g.k, g.n) };
+    Ok([
+        span(
+            ar,
+            ac,
+            lda,
+            "lda is smaller than the row length of stored A",
+        )?,
+        span(
+            br,
+            bc,
+            ldb,
+            "ldb is smaller than the row length of stored B",
+        )?,
+        span(g.m, g.n, ldc, "ldc is smaller than n")?,
+    ])
+}
+
+fn check_len(what: &'static str, needed: usize, len: usize) -> Result<()> {
+    if len < needed {
+        return Err(Error::BufferTooSmall {
+            op: OP,
+            what,
+            needed,
+            len,
+        });
+    }
+    Ok(())
+}
+
+/// Validates strides and buffer lengths.
+pub(crate) fn check(
+    g: &Gemm,
+    a_len: usize,
+    lda: usize,
+    b_len: usize,
+    ldb: usize,
+    c_len: usize,
+    ldc: usize,
+) -> Result<()> {
+    let [na, nb, nc] = spans(g, lda, ldb, ldc)?;
+    check_len("a", na, a_len)?;
+    check_len("b", nb, b_len)?;
+    check_len("c", nc, c_len)
+}
+
+/// `C = beta * C` (`C = 0` when beta is 0) over the `m x n` window.
+pub(crate) fn scale_c(g: &Gemm, c: &mut [f32], ldc: usize) -> Result<()> {
+    if g.m == 0 || g.n == 0 {
+        return Ok(());
+    }
+    for row in c.chunks_mut(ldc.max(1)).take(g.m) {
+        let row = row.get_mut(..g.n).ok_or(driver::oob())?;
+        if g.beta == 0.0 {
+            row.fill(0.0);
+        } else {
+            for v in row {
+                *v *= g.beta;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn unavailable() -> Error {
+    Error::InvalidArgument {
+        op: OP,
+        what: "instruction set not available on this CPU",
+    }
+}
+
+/// Runs `$body` with `$k` bound to the micro-kernel of `$isa` and `$mr` to its MR.
+macro_rules! with_micro {
+    ($isa:expr, $k:ident, $mr:ident => $body:expr) => {
+        match $isa {
+            Isa::Avx2Fma => {
+                #[cfg(target_arch = "x86_64")]
+                {
+                    match x86::Avx2::new() {
+                        Some($k) => {
+                            #[allow(dead_code)]
+                            const $mr: usize = x86::MR;
+                            $body
+                        }
+                        None => Err(unavailable()),
+                    }
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                {
+                    Err(unavailable())
+                }
+            }
+            Isa::Neon => {
+                #[cfg(target_arch = "aarch64")]
+                {
+                    match aarch64::Neon::new() {
+                        Some($k) => {
+                            #[allow(dead_code)]
+                            const $mr: usize = aarch64::MR;
+                            $body
+                        }
+                        None => Err(unavailable()),
+                    }
+                }
+                #[cfg(not(target_arch = "aarch64"))]
+                {
+                    Err(unavailable())
+                }
+            }
+            Isa::Generic => {
+                let $k = generic::Generic;
+                #[allow(dead_code)]
+                const $mr: usize = generic::MR;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs a validated problem along `plan`.
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    isa: Isa,
+    plan: Plan,
+    g: &Gemm,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    scratch: &mut [f32],
+) -> Result<()> {
+    match plan.kind {
+        Kind::Trivial => scale_c(g, c, ldc),
+        Kind::Direct => with_micro!(isa, k, MR => run_direct(k, g, a, lda, b, ldb, c, ldc)),
+        Kind::Packed { mc, nc } => {
+            let mb = MatB {
+                b,
+                ldb,
+                trans: g.trans_b,
+            };
+            with_micro!(isa, k, MR => run_packed::<_, _, MR>(k, g, a, lda, &mb, c, ldc, scratch, mc, nc))
+        }
+    }
+}
+
+/// `C = alpha * op(A) * op(B) + beta * C` with the fastest instruction set of this CPU.
+///
+/// See the [module docs](self) for the layout contract and special cases. `scratch` must hold
+/// at least [`scratch_len`]`(g)` elements (its contents are ignored and overwritten).
+///
+/// Errors: [`Error::InvalidArgument`] when a leading dimension is smaller than its row
+/// length, [`Error::BufferTooSmall`] when `a`, `b`, `c` or `scratch` is too short,
+/// [`Error::Overflow`] when a size overflows `usize`.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    g: &Gemm,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    scratch: &mut [f32],
+) -> Result<()> {
+    sgemm_for(Isa::detect(), g, a, lda, b, ldb, c, ldc, scratch)
+}
+
+/// [`sgemm`] with a chosen instruction set (for tests and benchmarks); `scratch` must hold
+/// [`scratch_len_for`]`(isa, g)` elements. Fails with [`Error::InvalidArgument`] when this
+/// CPU cannot run `isa`.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_for(
+    isa: Isa,
+    g: &Gemm,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    scratch: &mut [f32],
+) -> Result<()> {
+    check(g, a.len(), lda, b.len(), ldb, c.len(), ldc)?;
+    if !isa.is_available() {
+        return Err(unavailable());
+    }
+    let plan = plan(isa, g);
+    check_len("scratch", plan.scratch, scratch.len())?;
+    execute(isa, plan, g, a, lda, b, ldb, c, ldc, scratch)
+}
+
+/// Elements a batch of `batch` operands spanning `one` elements each, `stride` apart, needs.
+fn batch_span(batch: usize, stride: usize, one: usize) -> Result<usize> {
+    if batch == 0 || one == 0 {
+        return Ok(0);
+    }
+    (batch - 1)
+        .checked_mul(stride)
+        .and_then(|x| x.checked_add(one))
+        .ok_or(Error::Overflow { op: OP })
+}
+
+/// `batch` independent GEMMs with the same shape: for `i < batch`, operand A starts at
+/// `a[i * stride_a]`, B at `b[i * stride_b]`, C at `c[i * stride_c]`.
+///
+/// A stride of 0 broadcasts one A or B to every batch (e.g. shared weights). C regions of
+/// different batches should not overlap; `stride_c == 0` with `batch > 1` is rejected with
+/// [`Error::InvalidArgument`]. `scratch` must hold [`scratch_len`]`(g)` elements. Each
+/// batch's C has the same bits as a separate [`sgemm`] call. Other errors as [`sgemm`].
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_batched(
+    g: &Gemm,
+    batch: usize,
+    a: &[f32],
+    lda: usize,
+    stride_a: usize,
+    b: &[f32],
+    ldb: usize,
+    stride_b: usize,
+    c: &mut [f32],
+    ldc: usize,
+    stride_c: usize,
+    scratch: &mut [f32],
+) -> Result<()> {
+    let [na, nb, nc] = spans(g, lda, ldb, ldc)?;
+    check_len("a", batch_span(batch, stride_a, na)?, a.len())?;
+    check_len("b", batch_span(batch, stride_b, nb)?, b.len())?;
+    check_len("c", batch_span(batch, stride_c, nc)?, c.len())?;
+    if batch > 1 && stride_c == 0 && nc > 0 {
+        return Err(Error::InvalidArgument {
+            op: OP,
+            what: "stride_c is 0, so every batch would overwrite the same C",
+        });
+    }
+    let isa = Isa::detect();
+    let plan1 = plan(isa, g);
+    check_len("scratch", plan1.scratch, scratch.len())?;
+    if batch == 0 {
+        return Ok(());
+    }
+    // With shared B and A, C stacked row-wise, the batches are one taller GEMM; by the
+    // determinism rule in the module docs it gives the same bits as separate calls.
+    if batch > 1 && stride_b == 0 && !g.trans_a {
+        let tall = g.m.checked_mul(batch).map(|m| Gemm { m, ..*g });
+        let stacked =
+            g.m.checked_mul(lda) == Some(stride_a) && g.m.checked_mul(ldc) == Some(stride_c);
+        if let (Some(tall), true) = (tall, stacked) {
+            let p = plan(isa, &tall);
+            if p.scratch <= scratch.len() {
+                return execute(isa, p, &tall, a, lda, b, ldb, c, ldc, scratch);
+            }
+        }
+    }
+    for i in 0..batch {
+        let ai = a.get(i * stride_a..).unwrap_or(&[]);
+        let bi = b.get(i * stride_b..).unwrap_or(&[]);
+        let ci = c.get_mut(i * stride_c..).ok_or(driver::oob())?;
+        check(g, ai.len(), lda, bi.len(), ldb, ci.len(), ldc)?;
+        execute(isa, plan1, g, ai, lda, bi, ldb, ci, ldc, scratch)?;
+    }
+    Ok(())
+}
+
+/// Scratch for [`sgemm_packed_b`] on `m x n x k` with `isa` (conv's implicit GEMM).
+pub(crate) fn packed_b_scratch_len(isa: Isa, m: usize, n: usize, k: usize) -> usize {
+    let (mr, nr, mc, nc) = isa.blocks();
+    let (mc, nc) = packed_blocks(isa, m, mc, nc);
+    packed_scratch(mr, nr, m, n, k, mc, nc)
+}
+
+/// The packed path with B supplied by a packer (conv's implicit im2col). `g.trans_b` is
+/// ignored; A is read as for [`sgemm`] and C must be validated by the caller (this checks
+/// A, C and scratch lengths again and fails rather than touching memory out of bounds).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sgemm_packed_b<B: PackB>(
+    isa: Isa,
+    g: &Gemm,
+    a: &[f32],
+    lda: usize,
+    b: &B,
+    c: &mut [f32],
+    ldc: usize,
+    scratch: &mut [f32],
+) -> Result<()> {
+    let gb = Gemm {
+        trans_b: false,
+        ..*g
+    };
+    let (ar, ac) = if g.trans_a { (g.k, g.m) } else { (g.m, g.k) };
+    let lda_msg = "lda is smaller than the row length of stored A";
+    check_len("a", span(ar, ac, lda, lda_msg)?, a.len())?;
+    check_len("c", span(g.m, g.n, ldc, "ldc is smaller than n")?, c.len())?;
+    if !isa.is_available() {
+        return Err(unavailable());
+    }
+    if g.m == 0 || g.n == 0 || g.k == 0 || g.alpha == 0.0 {
+        return scale_c(g, c, ldc);
+    }
+    let need = packed_b_scratch_len(isa, g.m, g.n, g.k);
+    check_len("scratch", need, scratch.len())?;
+    let (_, _, mc, nc) = isa.blocks();
+    let (mc, nc) = packed_blocks(isa, g.m, mc, nc);
+    with_micro!(isa, k, MR => run_packed::<_, _, MR>(k, &gb, a, lda, b, c, ldc, scratch, mc, nc))
+}
