@@ -1,0 +1,300 @@
+//! Accuracy of `kernels::math` against f64 references.
+//!
+//! Each function is swept over f32 bit patterns (every `STRIDE`-th pattern of the whole
+//! range, plus every f32 of a few critical intervals) and the largest error, in ulp of the
+//! exact result, must stay within the bound its doc comment states. Set `BORN_MATH_STRIDE=1`
+//! to sweep all 2^32 inputs (minutes); `--nocapture` prints the figures.
+
+use born_core::kernels::math;
+
+/// erf in f64: the positive series `e^(-x^2) sum (2x^2)^n x / (2n+1)!!` (no cancellation)
+/// below 2.5, `1 - erfc` above.
+fn erf64(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    let a = x.abs();
+    let r = if a < 2.5 {
+        let (mut term, mut sum, mut n) = (a, a, 0.0);
+        while term > 1e-18 * sum {
+            n += 1.0;
+            term *= 2.0 * a * a / (2.0 * n + 1.0);
+            sum += term;
+        }
+        2.0 / std::f64::consts::PI.sqrt() * (-a * a).exp() * sum
+    } else {
+        1.0 - erfc64(a)
+    };
+    r.copysign(x)
+}
+
+/// erfc in f64: `1 - erf` below 2.5, the continued fraction
+/// `e^(-x^2) / sqrt(pi) / (x + (1/2) / (x + 1 / (x + (3/2) / ...)))` above.
+fn erfc64(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    if x < 0.0 {
+        return 2.0 - erfc64(-x);
+    }
+    if x < 2.5 {
+        return 1.0 - erf64(x);
+    }
+    if x.is_infinite() {
+        return 0.0;
+    }
+    let mut f = x;
+    for k in (1..=400).rev() {
+        f = x + (k as f64 / 2.0) / f;
+    }
+    (-x * x).exp() / (std::f64::consts::PI.sqrt() * f)
+}
+
+#[test]
+fn f64_erf_reference_matches_python() {
+    // Python 3 math.erf / math.erfc.
+    let cases = [
+        (0.5, 0.5204998778130465, 0.4795001221869535),
+        (1.0, 0.8427007929497149, 0.15729920705028513),
+        (2.4, 0.999311486103355, 0.0006885138966450786),
+        (3.0, 0.9999779095030014, 2.209049699858544e-05),
+        (6.0, 1.0, 2.1519736712498913e-17),
+        (10.0, 1.0, 2.088487583762545e-45),
+    ];
+    for (x, e, c) in cases {
+        assert!((erf64(x) - e).abs() <= 1e-15 * e, "erf({x})");
+        assert!((erfc64(x) - c).abs() <= 1e-13 * c, "erfc({x}) = {}", erfc64(x));
+    }
+}
+
+fn stride() -> u32 {
+    std::env::var("BORN_MATH_STRIDE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1021)
+}
+
+/// Error of `got` in ulp of `exact` (an f64 reference), with f32's subnormal ulp as the
+/// floor. Matching infinities and NaNs count as 0; a mismatch in class is infinite.
+fn ulp_err(got: f32, exact: f64) -> f64 {
+    if exact.is_nan() {
+        return if got.is_nan() { 0.0 } else { f64::INFINITY };
+    }
+    let rounded = exact as f32;
+    if rounded.is_infinite() || got.is_infinite() {
+        return if got == rounded { 0.0 } else { f64::INFINITY };
+    }
+    if got.is_nan() {
+        return f64::INFINITY;
+    }
+    let a = exact.abs();
+    let ulp = if a < f32::MIN_POSITIVE as f64 {
+        2f64.powi(-149)
+    } else {
+        2f64.powi(a.log2().floor() as i32 - 23)
+    };
+    (got as f64 - exact).abs() / ulp
+}
+
+struct Worst {
+    name: &'static str,
+    err: f64,
+    at: f32,
+    count: u64,
+}
+
+impl Worst {
+    fn new(name: &'static str) -> Self {
+        Worst {
+            name,
+            err: 0.0,
+            at: 0.0,
+            count: 0,
+        }
+    }
+    fn check(&mut self, x: f32, got: f32, exact: f64) {
+        let e = ulp_err(got, exact);
+        self.count += 1;
+        if e > self.err || e.is_nan() {
+            self.err = e;
+            self.at = x;
+        }
+    }
+    fn finish(&self, bound: f64) {
+        println!(
+            "{:8} max error {:.3} ulp at x = {:e} ({:08x}) over {} inputs",
+            self.name,
+            self.err,
+            self.at,
+            self.at.to_bits(),
+            self.count
+        );
+        assert!(
+            self.err <= bound,
+            "{}: {} ulp at {:e} exceeds {} ulp",
+            self.name,
+            self.err,
+            self.at,
+            bound
+        );
+    }
+}
+
+/// Every `stride`-th f32 bit pattern, then every f32 in each of `dense`.
+fn sweep(dense: &[(f32, f32)], mut f: impl FnMut(f32)) {
+    let s = stride();
+    let mut bits = 0u32;
+    loop {
+        f(f32::from_bits(bits));
+        match bits.checked_add(s) {
+            Some(b) => bits = b,
+            None => break,
+        }
+    }
+    for &(lo, hi) in dense {
+        let mut x = lo;
+        while x <= hi {
+            f(x);
+            x = next_up(x);
+        }
+    }
+    for x in [
+        0.0,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        f32::MIN_POSITIVE,
+        f32::MAX,
+        f32::MIN,
+        1e-45,
+        -1e-45,
+    ] {
+        f(x);
+    }
+}
+
+fn next_up(x: f32) -> f32 {
+    let b = x.to_bits();
+    if x == 0.0 {
+        return 1e-45;
+    }
+    if x > 0.0 {
+        f32::from_bits(b + 1)
+    } else {
+        f32::from_bits(b - 1)
+    }
+}
+
+#[test]
+fn exp_accuracy() {
+    let mut w = Worst::new("exp");
+    sweep(&[(-0.5, -0.25), (0.25, 0.5), (88.0, 89.0), (-104.0, -102.0)], |x| {
+        w.check(x, math::exp(x), (x as f64).exp())
+    });
+    w.finish(1.0);
+    assert_eq!(math::exp(0.0), 1.0);
+    assert_eq!(math::exp(f32::NEG_INFINITY), 0.0);
+    assert_eq!(math::exp(89.0), f32::INFINITY);
+    assert_eq!(math::exp(-110.0), 0.0);
+    assert!(math::exp(f32::NAN).is_nan());
+}
+
+#[test]
+fn ln_accuracy() {
+    let mut w = Worst::new("ln");
+    sweep(&[(0.5, 2.0)], |x| w.check(x, math::ln(x), (x as f64).ln()));
+    w.finish(1.0);
+    assert_eq!(math::ln(1.0), 0.0);
+    assert_eq!(math::ln(0.0), f32::NEG_INFINITY);
+    assert_eq!(math::ln(-0.0), f32::NEG_INFINITY);
+    assert!(math::ln(-1.0).is_nan());
+    assert_eq!(math::ln(f32::INFINITY), f32::INFINITY);
+}
+
+#[test]
+fn tanh_accuracy() {
+    let mut w = Worst::new("tanh");
+    sweep(&[(0.5, 0.75), (-0.75, -0.5)], |x| {
+        w.check(x, math::tanh(x), (x as f64).tanh())
+    });
+    w.finish(1.5);
+    assert_eq!(math::tanh(f32::INFINITY), 1.0);
+    assert_eq!(math::tanh(f32::NEG_INFINITY), -1.0);
+    assert_eq!(math::tanh(-0.0).to_bits(), (-0.0f32).to_bits());
+}
+
+#[test]
+fn sigmoid_accuracy() {
+    let mut w = Worst::new("sigmoid");
+    sweep(&[(-1.0, -0.5), (0.5, 1.0)], |x| {
+        let xd = x as f64;
+        let exact = if xd >= 0.0 {
+            1.0 / (1.0 + (-xd).exp())
+        } else {
+            xd.exp() / (1.0 + xd.exp())
+        };
+        w.check(x, math::sigmoid(x), exact)
+    });
+    w.finish(2.1);
+    assert_eq!(math::sigmoid(f32::INFINITY), 1.0);
+    assert_eq!(math::sigmoid(f32::NEG_INFINITY), 0.0);
+    assert!(math::sigmoid(-100.0) > 0.0);
+}
+
+#[test]
+fn erf_accuracy() {
+    let mut w = Worst::new("erf");
+    sweep(&[(0.5, 0.75), (-0.75, -0.5), (3.8, 4.0)], |x| {
+        w.check(x, math::erf(x), erf64(x as f64))
+    });
+    w.finish(3.0);
+    assert_eq!(math::erf(f32::INFINITY), 1.0);
+    assert_eq!(math::erf(f32::NEG_INFINITY), -1.0);
+    assert_eq!(math::erf(0.0), 0.0);
+}
+
+#[test]
+fn erfc_accuracy() {
+    let mut w = Worst::new("erfc");
+    sweep(&[(0.5, 0.75), (-0.75, -0.5), (9.0, 10.5)], |x| {
+        w.check(x, math::erfc(x), erfc64(x as f64))
+    });
+    w.finish(5.0);
+    assert_eq!(math::erfc(f32::INFINITY), 0.0);
+    assert_eq!(math::erfc(f32::NEG_INFINITY), 2.0);
+}
+
+#[test]
+fn sqrt_is_correctly_rounded() {
+    let mut w = Worst::new("sqrt");
+    let mut p = Worst::new("sqrt_portable");
+    sweep(&[(0.25, 4.0), (0.0, 1e-38)], |x| {
+        let exact = ((x as f64).sqrt() as f32) as f64;
+        w.check(x, math::sqrt(x), exact);
+        p.check(x, math::sqrt_portable(x), exact);
+    });
+    w.finish(0.0);
+    p.finish(0.0);
+    assert_eq!(math::sqrt_portable(-0.0).to_bits(), (-0.0f32).to_bits());
+    assert!(math::sqrt_portable(-1.0).is_nan());
+    assert_eq!(math::sqrt_portable(f32::INFINITY), f32::INFINITY);
+}
+
+#[test]
+fn sin_cos_accuracy() {
+    let mut s = Worst::new("sin");
+    let mut c = Worst::new("cos");
+    let dense = [(0.75, 7.0), (-7.0, -0.75), (6300.0, 6500.0), (100_000.0, 100_100.0)];
+    sweep(&dense, |x| {
+        s.check(x, math::sin(x), (x as f64).sin());
+        c.check(x, math::cos(x), (x as f64).cos());
+    });
+    s.finish(1.0);
+    c.finish(1.0);
+    assert_eq!(math::sin(0.0), 0.0);
+    assert_eq!(math::sin(-0.0).to_bits(), (-0.0f32).to_bits());
+    assert_eq!(math::cos(0.0), 1.0);
+    assert!(math::sin(f32::INFINITY).is_nan());
+    assert!(math::cos(f32::NAN).is_nan());
+}
