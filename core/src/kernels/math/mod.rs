@@ -22,9 +22,9 @@ mod aarch64;
 mod x86;
 
 pub(crate) use lanes::{map, map_inplace, F32x8, Lanes};
-pub(crate) use vector::{gelu as gelu_lanes, gelu_tanh as gelu_tanh_lanes};
-pub(crate) use vector::{exp as exp_lanes, sigmoid as sigmoid_lanes, silu as silu_lanes};
 pub(crate) use vector::tanh as tanh_lanes;
+pub(crate) use vector::{exp as exp_lanes, sigmoid as sigmoid_lanes, silu as silu_lanes};
+pub(crate) use vector::{gelu as gelu_lanes, gelu_tanh as gelu_tanh_lanes};
 
 #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
 pub(crate) use aarch64::Neon;
@@ -32,7 +32,7 @@ pub(crate) use aarch64::Neon;
 pub(crate) use x86::Avx2;
 
 /// Which instruction-set path an element-wise kernel runs (activation, binary ops, softmax,
-/// normalisation). The plain entry points pick [`Isa::best`]; the `*_with` variants take one
+/// normalisation). The plain entry points pick [`Isa::detect`]; the `*_with` variants take one
 /// explicitly, which is how tests reach every path the CPU has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Isa {
@@ -59,7 +59,7 @@ impl Isa {
     }
 
     /// The fastest available path.
-    pub fn best() -> Isa {
+    pub fn detect() -> Isa {
         if Isa::Avx2Fma.is_available() {
             Isa::Avx2Fma
         } else if Isa::Neon.is_available() {

@@ -114,7 +114,7 @@ fn reduce(x: f32) -> (u32, f32, f32) {
         return (0, x, 0.0);
     }
     if a == f32::INFINITY {
-        return (0, x - x, 0.0);
+        return (0, f32::NAN, 0.0);
     }
     if a < CW_MAX {
         let q = round_small(x * core::f32::consts::FRAC_2_PI);

@@ -11,17 +11,24 @@ use super::lanes::Lanes;
 const ROUND_MAGIC: f32 = 12_582_912.0;
 
 /// `ln 2` split so that `n * LN2_HI` is exact for `|n| < 2^15`.
-pub(crate) const LN2_HI: f32 = 0.693_359_375;
+pub(crate) const LN2_HI: f32 = 355.0 / 512.0;
 /// `ln 2 - LN2_HI`.
 pub(crate) const LN2_LO: f32 = -0.000_212_194_44;
 
 /// Inputs of `exp` are clamped to this range first; outside it the result is 0 or +inf
-/// anyway (`exp(-104) < 2^-150`, `exp(89) > f32::MAX`).
-const EXP_MIN: f32 = -104.0;
+/// anyway (`exp(-150) < 2^-216`, `exp(89) > f32::MAX`), even after scaling by a factor of up
+/// to `2^40` (see [`exp_hilo`]). The scale factors `2^n1`, `2^n2` stay normal.
+const EXP_MIN: f32 = -150.0;
 const EXP_MAX: f32 = 89.0;
 
 /// `e^r = 1 + r + r^2 P(r)` on `|r| <= ln2/2`; fit error 3.1e-9 relative.
-const EXP_P: [f32; 5] = [0.499_999_94, 0.166_665_21, 0.041_668_39, 0.008_368_71, 0.001_381_461_3];
+const EXP_P: [f32; 5] = [
+    0.499_999_94,
+    0.166_665_21,
+    0.041_668_39,
+    0.008_368_71,
+    0.001_381_461_3,
+];
 
 /// `tanh x = x + x^3 T(x^2)` on `|x| < 0.625`; fit error 4.4e-9 relative.
 const TANH_T: [f32; 5] = [
@@ -36,7 +43,7 @@ const TANH_POLY_MAX: f32 = 0.625;
 
 /// `erf x = x P(x^2)` on `|x| < ERF_POLY_MAX`; fit error 1.7e-10 relative.
 const ERF_P: [f32; 6] = [
-    1.128_379_2,
+    core::f32::consts::FRAC_2_SQRT_PI,
     -0.376_126_35,
     0.112_836_9,
     -0.026_855_03,
@@ -175,26 +182,31 @@ pub(crate) fn erfc<L: Lanes>(x: L) -> L {
 /// `-inf * 0` gives 0 instead of NaN; the factor is already 0 there.
 const NEG_TAIL: f32 = -200.0;
 
-/// Exact GELU `x Phi(x)` with `Phi(x) = erfc(-x / sqrt 2) / 2`, accurate in both tails.
+/// Exact GELU `x Phi(x)` with `Phi(x) = erfc(-x / sqrt 2) / 2`, accurate in both tails: in
+/// the negative tail the factor `x / 2` goes into the exponential's scaling, so even
+/// subnormal results are rounded once.
 #[inline(always)]
 pub(crate) fn gelu<L: Lanes>(x: L) -> L {
     let half = L::splat(0.5);
+    let xc = x.max(L::splat(NEG_TAIL));
+    let neg = x.lt(L::splat(0.0));
     // erfc(|x| / sqrt 2) with -x^2/2 split exactly: ah^2 / 2 is exact.
-    let a = x.abs().min(L::splat(ERFC_X_MAX * core::f32::consts::SQRT_2));
+    let a = x
+        .abs()
+        .min(L::splat(ERFC_X_MAX * core::f32::consts::SQRT_2));
     let z = a.mul(L::splat(core::f32::consts::FRAC_1_SQRT_2));
     let ah = a.and_bits(HIGH_12_BITS);
     let e_hi = ah.mul(ah).mul(half).neg();
     let e_lo = a.sub(ah).mul(a.add(ah)).mul(half).neg();
-    let half_tail = half.mul(erfc_tail(z, e_hi, e_lo));
-    let big = L::select(
-        x.lt(L::splat(0.0)),
-        half_tail,
-        L::splat(1.0).sub(half_tail),
-    );
+    let t = L::splat(2.0).div(L::splat(2.0).add(z));
+    let q = poly(t.sub(L::splat(ERFC_T_CENTER)), &ERFC_Q);
+    // x < 0: x erfc(z) / 2 directly; x >= 0: erfc(z) / 2, then x (1 - that).
+    let m = t.mul(q).mul(L::select(neg, half.mul(xc), half));
+    let e = exp_hilo(e_hi, e_lo, m);
+    let big = L::select(neg, e, xc.mul(L::splat(1.0).sub(e)));
     let w = x.mul(L::splat(core::f32::consts::FRAC_1_SQRT_2));
-    let small = half.mul_add(w.mul(poly(w.mul(w), &ERF_P)), half);
-    let phi = L::select(z.lt(L::splat(ERF_POLY_MAX)), small, big);
-    let y = x.max(L::splat(NEG_TAIL)).mul(phi);
+    let small = xc.mul(half.mul_add(w.mul(poly(w.mul(w), &ERF_P)), half));
+    let y = L::select(z.lt(L::splat(ERF_POLY_MAX)), small, big);
     L::select(x.is_nan(), x, y)
 }
 
@@ -209,10 +221,18 @@ pub(crate) fn gelu_tanh<L: Lanes>(x: L) -> L {
     L::select(x.is_nan(), x, y)
 }
 
-/// SiLU (swish) `x sigmoid(x)`.
+/// Below this, `1 + e^x` rounds to 1 and SiLU is `x e^x`.
+const SILU_EXP_ONLY: f32 = -20.0;
+
+/// SiLU (swish) `x sigmoid(x)`. Where `x < -20` it is `x e^x`, with `x` folded into the
+/// exponential's scaling so subnormal results are rounded once.
 #[inline(always)]
 pub(crate) fn silu<L: Lanes>(x: L) -> L {
     let xc = x.max(L::splat(NEG_TAIL));
-    let y = xc.mul(sigmoid(xc));
+    let tail = xc.lt(L::splat(SILU_EXP_ONLY));
+    let one = L::splat(1.0);
+    let e = exp_hilo(xc.abs().neg(), L::splat(0.0), L::select(tail, xc, one));
+    let num = L::select(xc.lt(L::splat(0.0)), e, one);
+    let y = L::select(tail, e, xc.mul(num.div(one.add(e))));
     L::select(x.is_nan(), x, y)
 }
