@@ -2,7 +2,8 @@
 //!
 //! The `#![no_std]` heart of Born: tensors that are views into caller-owned memory, a bump
 //! [`arena`] over a caller-supplied buffer, f32 [`kernels`] that each have a portable
-//! reference twin, and (with feature `alloc`) owned tensors and the [`nn`] modules.
+//! reference twin, and (with feature `alloc`) owned tensors, the [`backend::Backend`] seam
+//! and the [`nn`] modules.
 //!
 //! Nothing here needs a heap unless feature `alloc` is on, nothing panics on bad shapes or
 //! sizes (every fallible call returns [`Error`]), and the same inputs give the same bits on
@@ -20,9 +21,19 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod arena;
+pub mod dtype;
 pub mod error;
 pub mod kernels;
+pub mod rng;
 pub mod shape;
+pub mod tensor;
 
+pub use arena::Arena;
+pub use dtype::{DType, Element};
 pub use error::{Error, Result};
+pub use rng::Rng;
 pub use shape::{Shape, MAX_RANK};
+#[cfg(feature = "alloc")]
+pub use tensor::Tensor;
+pub use tensor::{TensorView, TensorViewMut};
