@@ -22,9 +22,13 @@ extern crate alloc;
 extern crate std;
 
 pub mod arena;
+#[cfg(feature = "alloc")]
+pub mod backend;
 pub mod dtype;
 pub mod error;
 pub mod kernels;
+#[cfg(feature = "alloc")]
+pub mod nn;
 pub mod rng;
 pub mod shape;
 pub mod tensor;
