@@ -19,7 +19,7 @@ fn main() -> Result<(), born_core::Error> {
     println!("{}", model.describe());
     println!("parameters: {}", nn::num_params(&backend, &model));
 
-    let input = backend.from_host(&Tensor::randn(&[1, 784], &mut rng)?)?;
+    let input = backend.to_device(&Tensor::randn(&[1, 784], &mut rng)?)?;
     let probs = backend.to_host(&model.forward(&backend, &input)?)?;
 
     println!("output shape: {:?}", probs.dims());

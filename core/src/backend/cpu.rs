@@ -78,7 +78,7 @@ impl Backend for Cpu {
         "cpu"
     }
 
-    fn from_host(&self, t: &Tensor<f32>) -> Result<Tensor<f32>> {
+    fn to_device(&self, t: &Tensor<f32>) -> Result<Tensor<f32>> {
         Ok(t.clone())
     }
 

@@ -34,7 +34,7 @@ pub trait Backend: Clone + Debug {
     fn name(&self) -> &'static str;
 
     /// Copies a host tensor onto the backend.
-    fn from_host(&self, t: &Tensor<f32>) -> Result<Self::Tensor>;
+    fn to_device(&self, t: &Tensor<f32>) -> Result<Self::Tensor>;
     /// Copies a backend tensor to the host.
     fn to_host(&self, t: &Self::Tensor) -> Result<Tensor<f32>>;
     /// Shape of a backend tensor.

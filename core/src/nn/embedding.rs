@@ -24,7 +24,7 @@ impl<B: Backend> Embedding<B> {
             });
         }
         Ok(Embedding {
-            weight: backend.from_host(&Tensor::randn(&[vocab, dim], rng)?)?,
+            weight: backend.to_device(&Tensor::randn(&[vocab, dim], rng)?)?,
             vocab,
             dim,
         })

@@ -13,7 +13,7 @@
 //!     .push(Linear::new(784, 128, &backend, &mut rng)?)
 //!     .push(ReLU)
 //!     .push(Linear::new(128, 10, &backend, &mut rng)?);
-//! let x = backend.from_host(&Tensor::randn(&[1, 784], &mut rng)?)?;
+//! let x = backend.to_device(&Tensor::randn(&[1, 784], &mut rng)?)?;
 //! let logits = model.forward(&backend, &x)?;
 //! assert_eq!(backend.shape(&logits).dims(), &[1, 10]);
 //! # Ok::<(), born_core::Error>(())
@@ -89,10 +89,10 @@ fn init_uniform<B: Backend>(
     bound: f32,
     rng: &mut Rng,
 ) -> Result<B::Tensor> {
-    backend.from_host(&Tensor::uniform(dims, -bound, bound, rng)?)
+    backend.to_device(&Tensor::uniform(dims, -bound, bound, rng)?)
 }
 
 /// A host tensor filled with `value` placed on `backend`.
 fn init_full<B: Backend>(backend: &B, dims: &[usize], value: f32) -> Result<B::Tensor> {
-    backend.from_host(&Tensor::full(dims, value)?)
+    backend.to_device(&Tensor::full(dims, value)?)
 }

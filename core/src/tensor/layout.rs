@@ -217,14 +217,13 @@ impl Layout {
             return Err(err);
         }
         let mut strides = [0; MAX_RANK];
-        for i in 0..rt {
-            let target = shape.dims()[i];
+        for (i, (stride, &target)) in strides.iter_mut().zip(shape.dims()).enumerate() {
             if i + r < rt {
                 continue;
             }
             let src = i + r - rt;
             let d = self.shape.dims()[src];
-            strides[i] = if d == target {
+            *stride = if d == target {
                 self.strides[src]
             } else if d == 1 {
                 0
