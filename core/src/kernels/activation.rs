@@ -2,12 +2,13 @@
 //!
 //! [`Activation::apply`] is the scalar definition; [`activation_reference`] applies it element
 //! by element. The fast paths ([`activation`], [`activation_with`]) run the same algorithms
-//! over SIMD lanes: eight portable lanes that LLVM vectorises ([`Isa::Generic`], bit-identical
-//! to the reference), AVX2+FMA ([`Isa::Avx2Fma`]) and NEON ([`Isa::Neon`]). The SIMD paths
+//! over lanes: portable lanes ([`Isa::Generic`]: eight that LLVM vectorises on SIMD targets,
+//! one on microcontrollers; bit-identical to the reference), AVX2+FMA ([`Isa::Avx2Fma`]) and
+//! NEON ([`Isa::Neon`]). The SIMD paths
 //! fuse multiply-adds, so the exp-based functions differ from the reference by a few ulp
 //! (see `core/tests/activation.rs` for the measured bounds); the others are exact.
 
-use crate::kernels::math::{self, map, map_inplace, F32x8, Isa, Lanes};
+use crate::kernels::math::{self, map, map_inplace, Isa, LaneFn, Lanes, Portable};
 use crate::{Error, Result};
 
 /// An element-wise activation function.
@@ -64,11 +65,6 @@ fn leaky_relu<L: Lanes>(x: L, slope: f32) -> L {
     L::select(x.lt(L::splat(0.0)), x.mul(L::splat(slope)), x)
 }
 
-#[inline(always)]
-fn sqrt<L: Lanes>(x: L) -> L {
-    x.sqrt()
-}
-
 /// One lane group of `act`.
 #[inline(always)]
 fn eval<L: Lanes>(act: Activation, x: L) -> L {
@@ -83,7 +79,43 @@ fn eval<L: Lanes>(act: Activation, x: L) -> L {
         Activation::GeluTanh => math::gelu_tanh_lanes(x),
         Activation::Silu => math::silu_lanes(x),
         Activation::Exp => math::exp_lanes(x),
-        Activation::Sqrt => sqrt(x),
+        Activation::Sqrt => x.sqrt(),
+    }
+}
+
+/// One activation as a [`LaneFn`] type, so each gets its own loop with the function inlined.
+macro_rules! lane_fns {
+    ($($name:ident => $f:expr;)*) => {$(
+        #[derive(Clone, Copy)]
+        struct $name;
+        impl LaneFn for $name {
+            #[inline(always)]
+            fn call<L: Lanes>(self, x: L) -> L {
+                $f(x)
+            }
+        }
+    )*};
+}
+
+lane_fns! {
+    Relu => relu;
+    Relu6 => relu6;
+    Sigmoid => math::sigmoid_lanes;
+    Tanh => math::tanh_lanes;
+    Gelu => math::gelu_lanes;
+    GeluTanh => math::gelu_tanh_lanes;
+    Silu => math::silu_lanes;
+    Exp => math::exp_lanes;
+    Sqrt => Lanes::sqrt;
+}
+
+#[derive(Clone, Copy)]
+struct LeakyRelu(f32);
+
+impl LaneFn for LeakyRelu {
+    #[inline(always)]
+    fn call<L: Lanes>(self, x: L) -> L {
+        leaky_relu(x, self.0)
     }
 }
 
@@ -96,16 +128,16 @@ fn run<L: Lanes>(act: Activation, x: &[f32], out: &mut [f32]) {
                 *o = v;
             }
         }
-        Activation::Relu => map::<L>(x, out, relu),
-        Activation::Relu6 => map::<L>(x, out, relu6),
-        Activation::LeakyRelu(s) => map::<L>(x, out, |v| leaky_relu(v, s)),
-        Activation::Sigmoid => map::<L>(x, out, math::sigmoid_lanes),
-        Activation::Tanh => map::<L>(x, out, math::tanh_lanes),
-        Activation::Gelu => map::<L>(x, out, math::gelu_lanes),
-        Activation::GeluTanh => map::<L>(x, out, math::gelu_tanh_lanes),
-        Activation::Silu => map::<L>(x, out, math::silu_lanes),
-        Activation::Exp => map::<L>(x, out, math::exp_lanes),
-        Activation::Sqrt => map::<L>(x, out, sqrt),
+        Activation::Relu => map::<L, _>(x, out, Relu),
+        Activation::Relu6 => map::<L, _>(x, out, Relu6),
+        Activation::LeakyRelu(s) => map::<L, _>(x, out, LeakyRelu(s)),
+        Activation::Sigmoid => map::<L, _>(x, out, Sigmoid),
+        Activation::Tanh => map::<L, _>(x, out, Tanh),
+        Activation::Gelu => map::<L, _>(x, out, Gelu),
+        Activation::GeluTanh => map::<L, _>(x, out, GeluTanh),
+        Activation::Silu => map::<L, _>(x, out, Silu),
+        Activation::Exp => map::<L, _>(x, out, Exp),
+        Activation::Sqrt => map::<L, _>(x, out, Sqrt),
     }
 }
 
@@ -114,16 +146,16 @@ fn run<L: Lanes>(act: Activation, x: &[f32], out: &mut [f32]) {
 fn run_inplace<L: Lanes>(act: Activation, x: &mut [f32]) {
     match act {
         Activation::Identity => {}
-        Activation::Relu => map_inplace::<L>(x, relu),
-        Activation::Relu6 => map_inplace::<L>(x, relu6),
-        Activation::LeakyRelu(s) => map_inplace::<L>(x, |v| leaky_relu(v, s)),
-        Activation::Sigmoid => map_inplace::<L>(x, math::sigmoid_lanes),
-        Activation::Tanh => map_inplace::<L>(x, math::tanh_lanes),
-        Activation::Gelu => map_inplace::<L>(x, math::gelu_lanes),
-        Activation::GeluTanh => map_inplace::<L>(x, math::gelu_tanh_lanes),
-        Activation::Silu => map_inplace::<L>(x, math::silu_lanes),
-        Activation::Exp => map_inplace::<L>(x, math::exp_lanes),
-        Activation::Sqrt => map_inplace::<L>(x, sqrt),
+        Activation::Relu => map_inplace::<L, _>(x, Relu),
+        Activation::Relu6 => map_inplace::<L, _>(x, Relu6),
+        Activation::LeakyRelu(s) => map_inplace::<L, _>(x, LeakyRelu(s)),
+        Activation::Sigmoid => map_inplace::<L, _>(x, Sigmoid),
+        Activation::Tanh => map_inplace::<L, _>(x, Tanh),
+        Activation::Gelu => map_inplace::<L, _>(x, Gelu),
+        Activation::GeluTanh => map_inplace::<L, _>(x, GeluTanh),
+        Activation::Silu => map_inplace::<L, _>(x, Silu),
+        Activation::Exp => map_inplace::<L, _>(x, Exp),
+        Activation::Sqrt => map_inplace::<L, _>(x, Sqrt),
     }
 }
 
@@ -171,7 +203,7 @@ pub fn activation(act: Activation, x: &[f32], out: &mut [f32]) -> Result<()> {
 pub fn activation_with(isa: Isa, act: Activation, x: &[f32], out: &mut [f32]) -> Result<()> {
     check(x, out)?;
     match isa {
-        Isa::Generic => run::<F32x8>(act, x, out),
+        Isa::Generic => run::<Portable>(act, x, out),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma if isa.is_available() => {
             // SAFETY: `is_available` just confirmed AVX2 and FMA.
@@ -194,7 +226,7 @@ pub fn activation_inplace(act: Activation, x: &mut [f32]) {
         }
         #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
         Isa::Neon => run_inplace::<math::Neon>(act, x),
-        _ => run_inplace::<F32x8>(act, x),
+        _ => run_inplace::<Portable>(act, x),
     }
 }
 
@@ -207,4 +239,54 @@ pub fn activation_reference(act: Activation, x: &[f32], out: &mut [f32]) -> Resu
         *o = act.apply(v);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both portable lane widths (the one this target does not use included) against the
+    /// reference, bit for bit.
+    #[test]
+    fn portable_lane_widths_match_reference() {
+        let x: [f32; 67] = core::array::from_fn(|i| match i {
+            0 => f32::NAN,
+            1 => f32::NEG_INFINITY,
+            2 => -0.0,
+            _ => (i as f32 - 35.0) * 0.61,
+        });
+        let acts = [
+            Activation::Identity,
+            Activation::Relu,
+            Activation::Relu6,
+            Activation::LeakyRelu(0.1),
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Gelu,
+            Activation::GeluTanh,
+            Activation::Silu,
+            Activation::Exp,
+            Activation::Sqrt,
+        ];
+        for act in acts {
+            let mut want = [0.0f32; 67];
+            activation_reference(act, &x, &mut want).unwrap();
+            let mut one = [0.0f32; 67];
+            let mut eight = [0.0f32; 67];
+            run::<f32>(act, &x, &mut one);
+            run::<math::F32x8>(act, &x, &mut eight);
+            let mut inplace = x;
+            run_inplace::<f32>(act, &mut inplace);
+            for i in 0..67 {
+                for got in [one[i], eight[i], inplace[i]] {
+                    assert!(
+                        got.to_bits() == want[i].to_bits() || (got.is_nan() && want[i].is_nan()),
+                        "{act:?} at {}: {got} vs {}",
+                        x[i],
+                        want[i]
+                    );
+                }
+            }
+        }
+    }
 }

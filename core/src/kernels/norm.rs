@@ -8,7 +8,7 @@
 //! NEON) and multiply by `1 / sqrt(var + eps)` where the references divide, so they agree
 //! with the references to a few ulp of the row's scale (see `core/tests/norm.rs`).
 
-use crate::kernels::math::{self, F32x8, Isa, Lanes};
+use crate::kernels::math::{self, Isa, Lanes, Portable};
 use crate::{Error, Result};
 
 fn check_eps(op: &'static str, eps: f32) -> Result<()> {
@@ -283,7 +283,7 @@ fn rows_dispatch(
     eps: f32,
 ) -> Result<()> {
     match isa {
-        Isa::Generic => rows_run::<F32x8>(kind, x, out, cols, gamma, beta, eps),
+        Isa::Generic => rows_run::<Portable>(kind, x, out, cols, gamma, beta, eps),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma if isa.is_available() => {
             // SAFETY: `is_available` just confirmed AVX2 and FMA.
@@ -510,7 +510,7 @@ pub fn batch_norm_with(
     };
     check_batch(op, x.len(), out.len(), (n, c, spatial), &p)?;
     match isa {
-        Isa::Generic => batch_run::<F32x8>(x, out, c, spatial, &p),
+        Isa::Generic => batch_run::<Portable>(x, out, c, spatial, &p),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma if isa.is_available() => {
             // SAFETY: `is_available` just confirmed AVX2 and FMA.
@@ -603,4 +603,70 @@ pub fn fold_batch_norm(
         *t = b - m * scale;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both portable lane widths against the references (1e-5 of the output's scale).
+    #[test]
+    fn portable_lane_widths_match_reference() {
+        let x: [f32; 84] = core::array::from_fn(|i| ((i * 37) % 23) as f32 * 0.7 - 8.0);
+        let g: [f32; 21] = core::array::from_fn(|i| 0.5 + i as f32 * 0.05);
+        let b: [f32; 21] = core::array::from_fn(|i| i as f32 * 0.1 - 1.0);
+        let close = |got: &[f32], want: &[f32]| {
+            for (a, w) in got.iter().zip(want) {
+                assert!((a - w).abs() <= 1e-5 * (1.0 + w.abs()), "{a} vs {w}");
+            }
+        };
+        for kind in [RowNorm::Layer, RowNorm::Rms] {
+            let mut want = [0.0f32; 84];
+            match kind {
+                RowNorm::Layer => {
+                    layer_norm_reference(&x, &mut want, 4, 21, Some(&g), Some(&b), 1e-5)
+                }
+                RowNorm::Rms => rms_norm_reference(&x, &mut want, 4, 21, Some(&g), 1e-5),
+            }
+            .unwrap();
+            let beta = match kind {
+                RowNorm::Layer => Some(&b[..]),
+                RowNorm::Rms => None,
+            };
+            let mut one = [0.0f32; 84];
+            let mut eight = [0.0f32; 84];
+            rows_run::<f32>(kind, &x, &mut one, 21, Some(&g), beta, 1e-5);
+            rows_run::<math::F32x8>(kind, &x, &mut eight, 21, Some(&g), beta, 1e-5);
+            close(&one, &want);
+            close(&eight, &want);
+        }
+        let (mean, var) = ([0.5f32, -1.0, 2.0], [1.0f32, 0.25, 4.0]);
+        let mut want = [0.0f32; 84];
+        batch_norm_reference(
+            &x,
+            &mut want,
+            2,
+            3,
+            14,
+            &mean,
+            &var,
+            Some(&g[..3]),
+            Some(&b[..3]),
+            1e-5,
+        )
+        .unwrap();
+        let p = BnParams {
+            mean: &mean,
+            var: &var,
+            gamma: Some(&g[..3]),
+            beta: Some(&b[..3]),
+            eps: 1e-5,
+        };
+        let mut one = [0.0f32; 84];
+        let mut eight = [0.0f32; 84];
+        batch_run::<f32>(&x, &mut one, 3, 14, &p);
+        batch_run::<math::F32x8>(&x, &mut eight, 3, 14, &p);
+        close(&one, &want);
+        close(&eight, &want);
+    }
 }

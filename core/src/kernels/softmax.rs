@@ -14,7 +14,7 @@
 //! [`crate::kernels::math::exp`] (fused on AVX2/NEON) and multiply by the reciprocal of the
 //! sum where the reference divides.
 
-use crate::kernels::math::{self, exp_lanes, F32x8, Isa, Lanes};
+use crate::kernels::math::{self, exp_lanes, Isa, Lanes, Portable};
 use crate::{Error, Result};
 
 /// Checks the dimensions against both buffers.
@@ -223,7 +223,7 @@ fn dispatch(
     let (outer, len, inner) = dims;
     check(op, x.len(), out.len(), outer, len, inner)?;
     match isa {
-        Isa::Generic => run::<F32x8>(kind, x, out, len, inner),
+        Isa::Generic => run::<Portable>(kind, x, out, len, inner),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma if isa.is_available() => {
             // SAFETY: `is_available` just confirmed AVX2 and FMA.
@@ -270,7 +270,7 @@ pub fn softmax_inplace(x: &mut [f32], outer: usize, len: usize, inner: usize) ->
         }
         #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
         Isa::Neon => run_inplace::<math::Neon>(Kind::Softmax, x, len, inner),
-        _ => run_inplace::<F32x8>(Kind::Softmax, x, len, inner),
+        _ => run_inplace::<Portable>(Kind::Softmax, x, len, inner),
     }
     Ok(())
 }
@@ -368,4 +368,39 @@ pub fn log_softmax_reference(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both portable lane widths against the reference (relative 1e-5: the sums differ in
+    /// order, the reference divides).
+    #[test]
+    fn portable_lane_widths_match_reference() {
+        let x: [f32; 105] = core::array::from_fn(|i| ((i * 37) % 23) as f32 * 0.7 - 8.0);
+        for (kind, dims) in [
+            (Kind::Softmax, (3, 7, 5)),
+            (Kind::Softmax, (5, 21, 1)),
+            (Kind::LogSoftmax, (3, 7, 5)),
+            (Kind::LogSoftmax, (1, 105, 1)),
+        ] {
+            let (outer, len, inner) = dims;
+            let mut want = [0.0f32; 105];
+            match kind {
+                Kind::Softmax => softmax_reference(&x, &mut want, outer, len, inner),
+                Kind::LogSoftmax => log_softmax_reference(&x, &mut want, outer, len, inner),
+            }
+            .unwrap();
+            let mut one = [0.0f32; 105];
+            let mut eight = [0.0f32; 105];
+            run::<f32>(kind, &x, &mut one, len, inner);
+            run::<math::F32x8>(kind, &x, &mut eight, len, inner);
+            for i in 0..105 {
+                for got in [one[i], eight[i]] {
+                    assert!((got - want[i]).abs() <= 1e-5 * (1.0 + want[i].abs()));
+                }
+            }
+        }
+    }
 }

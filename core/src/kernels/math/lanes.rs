@@ -165,9 +165,33 @@ impl Lanes for f32 {
 /// Eight f32 lanes in plain Rust: the portable fast path. Every operation is a fixed-length
 /// loop that LLVM turns into SIMD where the target has it (SSE2, NEON, ...) and into
 /// straight-line FPU code elsewhere (Cortex-M4F).
+///
+/// Unused on targets whose [`Portable`] lanes are a plain `f32` (except by tests).
+#[cfg_attr(
+    not(any(
+        test,
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64",
+        all(target_arch = "arm", target_feature = "neon"),
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )),
+    allow(dead_code)
+)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct F32x8(pub(crate) [f32; 8]);
 
+#[cfg_attr(
+    not(any(
+        test,
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64",
+        all(target_arch = "arm", target_feature = "neon"),
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )),
+    allow(dead_code)
+)]
 impl F32x8 {
     #[inline(always)]
     fn map(self, f: impl Fn(f32) -> f32) -> Self {
@@ -306,31 +330,61 @@ impl Lanes for F32x8 {
     }
 }
 
+/// Lanes of the portable ([`super::Isa::Generic`]) path: [`F32x8`] where the target has
+/// SIMD registers for LLVM to put them in, a plain `f32` elsewhere (microcontrollers, where
+/// eight-wide arrays would only cost code size and register spills). Both give the same bits
+/// element by element; only the order of summation in softmax and the norms differs.
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "aarch64",
+    all(target_arch = "arm", target_feature = "neon"),
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+pub(crate) type Portable = F32x8;
+/// See the SIMD-target definition.
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "aarch64",
+    all(target_arch = "arm", target_feature = "neon"),
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
+pub(crate) type Portable = f32;
+
+/// A function over lanes, as a type: unlike a closure or a function pointer, its call is
+/// inlined into the `#[target_feature]` function that drives it, so the SIMD intrinsics
+/// inside are too.
+pub(crate) trait LaneFn: Copy {
+    /// The function on one lane group.
+    fn call<L: Lanes>(self, x: L) -> L;
+}
+
 /// Applies `f` to `x` lane group by lane group, writing `out` (`x.len() == out.len()` is the
 /// caller's check; extra elements of the longer one are left alone). The tail is padded with
 /// zeros, so each element's result does not depend on its position.
 #[inline(always)]
-pub(crate) fn map<L: Lanes>(x: &[f32], out: &mut [f32], f: impl Fn(L) -> L) {
+pub(crate) fn map<L: Lanes, F: LaneFn>(x: &[f32], out: &mut [f32], f: F) {
     let mut xs = x.chunks_exact(L::N);
     let mut os = out.chunks_exact_mut(L::N);
     for (xc, oc) in (&mut xs).zip(&mut os) {
-        f(L::load(xc)).store(oc);
+        f.call(L::load(xc)).store(oc);
     }
     let xr = xs.remainder();
     if !xr.is_empty() {
-        f(L::load(xr)).store(os.into_remainder());
+        f.call(L::load(xr)).store(os.into_remainder());
     }
 }
 
 /// In-place form of [`map`].
 #[inline(always)]
-pub(crate) fn map_inplace<L: Lanes>(x: &mut [f32], f: impl Fn(L) -> L) {
+pub(crate) fn map_inplace<L: Lanes, F: LaneFn>(x: &mut [f32], f: F) {
     let mut xs = x.chunks_exact_mut(L::N);
     for xc in &mut xs {
-        f(L::load(xc)).store(xc);
+        f.call(L::load(xc)).store(xc);
     }
     let xr = xs.into_remainder();
     if !xr.is_empty() {
-        f(L::load(xr)).store(xr);
+        f.call(L::load(xr)).store(xr);
     }
 }

@@ -21,7 +21,9 @@ mod aarch64;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub(crate) use lanes::{map, map_inplace, F32x8, Lanes};
+#[cfg(test)]
+pub(crate) use lanes::F32x8;
+pub(crate) use lanes::{map, map_inplace, LaneFn, Lanes, Portable};
 pub(crate) use vector::tanh as tanh_lanes;
 pub(crate) use vector::{exp as exp_lanes, sigmoid as sigmoid_lanes, silu as silu_lanes};
 pub(crate) use vector::{gelu as gelu_lanes, gelu_tanh as gelu_tanh_lanes};
