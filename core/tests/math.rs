@@ -306,9 +306,14 @@ fn sqrt_is_correctly_rounded() {
 fn sin_cos_accuracy() {
     let mut s = Worst::new("sin");
     let mut c = Worst::new("cos");
+    // Around the first multiples of pi/2 (where the reduction cancels) and the switch from
+    // Cody-Waite to the integer reduction at 6400.
     let dense = [
-        (0.75, 7.0),
-        (-7.0, -0.75),
+        (0.75, 0.8),
+        (1.5, 1.65),
+        (-3.2, -3.1),
+        (4.7, 4.75),
+        (6.25, 6.3),
         (6300.0, 6500.0),
         (100_000.0, 100_100.0),
     ];

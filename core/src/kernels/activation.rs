@@ -4,9 +4,16 @@
 //! by element. The fast paths ([`activation`], [`activation_with`]) run the same algorithms
 //! over lanes: portable lanes ([`Isa::Generic`]: eight that LLVM vectorises on SIMD targets,
 //! one on microcontrollers; bit-identical to the reference), AVX2+FMA ([`Isa::Avx2Fma`]) and
-//! NEON ([`Isa::Neon`]). The SIMD paths
-//! fuse multiply-adds, so the exp-based functions differ from the reference by a few ulp
-//! (see `core/tests/activation.rs` for the measured bounds); the others are exact.
+//! NEON ([`Isa::Neon`]). The SIMD paths fuse multiply-adds, so the exp-based functions
+//! differ from the reference by a few ulp (asserted: at most 4, plus the conditioning term
+//! below); the others are exact.
+//!
+//! Accuracy of the reference against float64, largest error over every 211th f32 in
+//! `[-30, 30]` (`cargo test -p born-core --features std --test activation -- --nocapture`):
+//! Sigmoid 2.2 ulp, Tanh 1.3, SiLU 3.0, GELU 6.0, GELU-tanh 2.4; Exp, see
+//! [`math::exp`]. GELU-tanh additionally inherits the rounding of its polynomial argument
+//! `2u`, amplified by the exponential in the negative tail: about `3 |2u|` ulp more there
+//! (the tanh approximation itself is off from exact GELU by far more).
 
 use crate::kernels::math::{self, map, map_inplace, Isa, LaneFn, Lanes, Portable};
 use crate::{Error, Result};
