@@ -104,6 +104,9 @@ pub(crate) struct MatB<'a> {
     pub b: &'a [f32],
     pub ldb: usize,
     pub trans: bool,
+    /// AVX2 transposing packer for full 16-wide panels of a transposed B, when available.
+    #[cfg(target_arch = "x86_64")]
+    pub avx2: Option<super::x86::Avx2>,
 }
 
 impl PackB for MatB<'_> {
@@ -132,6 +135,13 @@ impl PackB for MatB<'_> {
                     tail.fill(0.0);
                 }
             } else {
+                #[cfg(target_arch = "x86_64")]
+                if let (Some(k), 16, 16) = (self.avx2, nr, cols) {
+                    let start = j0 * self.ldb + pc;
+                    let src = self.b.get(start..).ok_or(oob())?;
+                    k.pack_bt16(src, self.ldb, kc, panel)?;
+                    continue;
+                }
                 for j in 0..nr {
                     if j < cols {
                         let start = (j0 + j) * self.ldb + pc;

@@ -375,6 +375,12 @@ fn execute(
                 b,
                 ldb,
                 trans: g.trans_b,
+                #[cfg(target_arch = "x86_64")]
+                avx2: if isa == Isa::Avx2Fma {
+                    x86::Avx2::new()
+                } else {
+                    None
+                },
             };
             with_micro!(isa, k, MR => run_packed::<_, _, MR>(k, g, a, lda, &mb, c, ldc, scratch, mc, nc))
         }
