@@ -27,12 +27,14 @@
 //!
 //! # Scratch
 //! [`scratch_len`] is 0 for the direct path and for the special cases above. For the packed
-//! path it is `ceil(min(m, MC) / MR) * MR * min(k, KC) + ceil(min(n, NC) / NR) * NR *
-//! min(k, KC) + 32` f32 elements (the 32 let both buffers start on 64-byte boundaries); when
-//! `m <= MR` (a transposed-B product with few rows) NC shrinks to `8 * NR`. Examples on
-//! x86_64 with AVX2: 512 x 512 x 512 needs 168,992 elements (676 KB), 1024^3 needs 299,040
-//! (1.2 MB), a 1 x 4096 x 4096 product with `trans_b` 34,336, and anything with
-//! `m * n * k <= 32768` and plain B needs none. On bare-metal targets it is always 0.
+//! path it is `ceil(min(m, MC) / MR) * MR * min(k, KC) + ceil(min(n, NC') / NR) * NR *
+//! min(k, KC) + 32` f32 elements (the 32 let both buffers start on 64-byte boundaries), where
+//! `NC' = NC` when `m > MC`, and `NC' = 4 * NR` when `m <= MC` (A is then one block that stays
+//! packed while B streams past it four panels at a time). Examples on x86_64 with AVX2:
+//! 512 x 512 x 512 needs 167,968 elements (672 KB), 1024^3 needs 299,040 (1.2 MB), 100 x 1000
+//! x 300 needs 42,528, a 1 x 4096 x 4096 product with `trans_b` 17,952, and anything with
+//! plain B and `m <= 6` or `m * n * k <= 32768` needs none. On bare-metal targets it is
+//! always 0.
 //!
 //! # Determinism
 //! Each element of C is computed the same way on every path: for each block of 256
@@ -196,11 +198,15 @@ fn plan(isa: Isa, g: &Gemm) -> Plan {
     }
 }
 
-/// MC and NC for the packed path: one A panel and a few B panels at a time when `m <= MR`.
+/// B panels packed at a time when A is a single block (`m <= MC`).
+const SMALL_NC_PANELS: usize = 4;
+
+/// MC and NC for the packed path: when A is a single block it stays packed while B streams
+/// past it a few panels at a time.
 fn packed_blocks(isa: Isa, m: usize, mc: usize, nc: usize) -> (usize, usize) {
-    let (mr, nr, _, _) = isa.blocks();
-    if m <= mr {
-        (mr, 8 * nr)
+    let (_, nr, _, _) = isa.blocks();
+    if m <= mc {
+        (mc, SMALL_NC_PANELS * nr)
     } else {
         (mc, nc)
     }
