@@ -519,8 +519,7 @@ pub(crate) fn packed_b_scratch_len(isa: Isa, m: usize, n: usize, k: usize) -> us
 }
 
 /// The packed path with B supplied by a packer (conv's implicit im2col). `g.trans_b` is
-/// ignored; A is read as for [`sgemm`] and C must be validated by the caller (this checks
-/// A, C and scratch lengths again and fails rather than touching memory out of bounds).
+/// ignored; A, C and scratch are checked as for [`sgemm`]; the packer checks its own reads.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sgemm_packed_b<B: PackB>(
     isa: Isa,
