@@ -222,9 +222,10 @@ impl Conv2d {
         Ok([g.n, g.o, g.oh, g.ow])
     }
 
-    /// f32 elements of scratch [`conv2d`] needs (0 for the direct strategy; the GEMM's
-    /// packing buffers otherwise, see [`gemm`](crate::kernels::gemm) for their size).
-    /// Errors as [`Conv2d::output_shape`].
+    /// f32 elements of scratch [`conv2d`] needs: 0 for the direct strategy; otherwise the
+    /// GEMM's packing buffers (see [`gemm`] for their size) plus, for the implicit GEMM with
+    /// padding, one group's zero-padded input (`c_in / groups * (h + pad_top + pad_bottom) *
+    /// (w + pad_left + pad_right)`). Errors as [`Conv2d::output_shape`].
     pub fn scratch_len(&self, input: [usize; 4], weight: [usize; 4]) -> Result<usize> {
         let g = self.geom(input, weight)?;
         fast_scratch(&g, Isa::detect())

@@ -12,10 +12,11 @@
 //! # Paths
 //! [`sgemm`] picks the instruction set once ([`Isa::detect`]) and then one of two loop
 //! structures from the sizes alone:
-//! - **direct** (no scratch): the micro-kernel reads A and B in place. Used when B is not
-//!   transposed and the product is small (`m <= MR` or `m * n * k <= 32^3` on SIMD; on the
-//!   portable kernel `m * n * k <= 64^3`, `m <= MR`, or always on bare-metal targets
-//!   (`target_os = "none"`), where caches are small or absent and packing buys nothing).
+//! - **direct** (no scratch): the micro-kernel reads A and B in place. On AVX2 and NEON when
+//!   B is not transposed and `m <= MR` or `m * n * k <= 32^3`; on the portable kernel when
+//!   `m * n * k <= 64^3`, or B is not transposed and `m <= MR`, and always on bare-metal
+//!   targets (`target_os = "none"`), where caches are small or absent and packing buys
+//!   nothing.
 //! - **packed** (BLIS-style): B is packed in `KC x NC` blocks of NR-wide panels, A in
 //!   `MC x KC` blocks of MR-high panels, and an MR x NR register-tile micro-kernel walks them.
 //!
