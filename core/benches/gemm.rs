@@ -79,5 +79,76 @@ fn bench_gemm(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_gemm);
+criterion_group!(benches, bench_gemm, bench_gemv);
 criterion_main!(benches);
+
+fn bench_gemv(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sgemv");
+    for &(m, n, k, tb) in &[
+        (1usize, 1024usize, 1024usize, false),
+        (1, 1024, 1024, true),
+        (4, 1024, 1024, true),
+        (1, 4096, 4096, true),
+    ] {
+        let a = fill(m * k, 1);
+        let b = fill(k * n, 2);
+        let mut out = vec![0.0f32; m * n];
+        let g = Gemm {
+            trans_b: tb,
+            ..Gemm::new(m, n, k)
+        };
+        let ldb = if tb { k } else { n };
+        let mut scratch = vec![0.0f32; scratch_len(&g)];
+        group.throughput(Throughput::Elements(2 * (m * n * k) as u64));
+        group.sample_size(20);
+        group.measurement_time(Duration::from_secs(1));
+        group.warm_up_time(Duration::from_millis(300));
+        let id = format!("{m}x{n}x{k}_tb{}", tb as u8);
+        group.bench_function(BenchmarkId::new("born", &id), |bch| {
+            bch.iter(|| {
+                sgemm(
+                    &g,
+                    black_box(&a),
+                    k,
+                    black_box(&b),
+                    ldb,
+                    &mut out,
+                    n,
+                    &mut scratch,
+                )
+                .ok();
+                black_box(&out);
+            })
+        });
+        let (rsb, csb) = if tb {
+            (1isize, k as isize)
+        } else {
+            (n as isize, 1)
+        };
+        group.bench_function(BenchmarkId::new("matrixmultiply", &id), |bch| {
+            bch.iter(|| {
+                // SAFETY: a is m x k, b is k x n with strides (rsb, csb), out is m x n.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        black_box(a.as_ptr()),
+                        k as isize,
+                        1,
+                        black_box(b.as_ptr()),
+                        rsb,
+                        csb,
+                        0.0,
+                        out.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    )
+                };
+                black_box(&out);
+            })
+        });
+    }
+    group.finish();
+}

@@ -5,7 +5,7 @@
 //! magnitude of the terms), as for GEMM. The direct strategy (depthwise, bare metal) must
 //! match the reference bit for bit.
 
-use born_core::kernels::conv::{conv2d, conv2d_im2col, conv2d_reference, Conv2d};
+use born_core::kernels::conv::{conv2d, conv2d_direct, conv2d_im2col, conv2d_reference, Conv2d};
 use born_core::Error;
 use proptest::prelude::*;
 use serde::Deserialize;
@@ -212,6 +212,15 @@ proptest! {
     fn im2col_matches_reference(cs in case()) {
         let want = cs.reference();
         cs.assert_close(&cs.im2col(), &want);
+    }
+
+    /// The scratch-free direct kernel (bare-metal strategy) on every kind of convolution:
+    /// the same bits as the reference.
+    #[test]
+    fn direct_bits_equal_reference(cs in case()) {
+        let mut o = vec![f32::NAN; cs.out_len()];
+        conv2d_direct(&cs.p, &cs.x, cs.xs, &cs.w, cs.ws, cs.b.as_deref(), &mut o).unwrap();
+        prop_assert!(bits_eq(&o, &cs.reference()));
     }
 
     /// Depthwise uses the direct strategy, whose bits equal the reference's.
@@ -454,7 +463,8 @@ fn error_buffer_lengths() {
     let fast: F = conv2d;
     let col: F = conv2d_im2col;
     let reference: F = |p, x, xs, w, ws, b, o, _| conv2d_reference(p, x, xs, w, ws, b, o);
-    for f in [fast, col, reference] {
+    let direct: F = |p, x, xs, w, ws, b, o, _| conv2d_direct(p, x, xs, w, ws, b, o);
+    for f in [fast, col, reference, direct] {
         let e = f(&p, &x[..31], xs, &w, ws, Some(&b), &mut o, &mut s).unwrap_err();
         assert_eq!(
             e,
@@ -597,6 +607,18 @@ fn numpy_fixtures() {
             b: f.bias.clone(),
         };
         cs.assert_close(&cs.reference(), &f.expected);
+        let mut direct = vec![0.0; f.expected.len()];
+        conv2d_direct(
+            &cs.p,
+            &cs.x,
+            cs.xs,
+            &cs.w,
+            cs.ws,
+            cs.b.as_deref(),
+            &mut direct,
+        )
+        .unwrap();
+        cs.assert_close(&direct, &f.expected);
         cs.assert_close(&cs.fast(), &f.expected);
         cs.assert_close(&cs.im2col(), &f.expected);
     }

@@ -157,7 +157,8 @@ fn scalars() -> impl Strategy<Value = (f32, f32)> {
 
 fn case() -> impl Strategy<Value = Case> {
     (
-        dim(),
+        // Now and then more rows than one A block (MC = 144 on AVX2, 128 NEON, 64 generic).
+        prop_oneof![6 => dim(), 1 => 140usize..300],
         dim(),
         prop_oneof![dim(), 250usize..270],
         any::<bool>(),
@@ -454,7 +455,9 @@ fn scratch_sizes() {
             trans_b: true,
             ..Gemm::new(1, 4096, 4096)
         };
-        assert_eq!(scratch_len_for(Isa::Avx2Fma, &gt), 6 * 256 + 128 * 256 + 32);
+        assert_eq!(scratch_len_for(Isa::Avx2Fma, &gt), 6 * 256 + 64 * 256 + 32);
+        // A single A block (m <= 144): four 16-wide B panels at a time.
+        assert_eq!(s(100, 1000, 300), 102 * 256 + 64 * 256 + 32);
     }
 }
 

@@ -15,9 +15,10 @@
 //! Every buffer must have exactly the length of its shape.
 //!
 //! # Strategies ([`conv2d`])
-//! - **direct** (no scratch): depthwise (`c_in / groups == 1`, `groups > 1`) everywhere, and
-//!   every convolution on bare-metal targets (`target_os = "none"`). Row-wise multiply-adds in
-//!   the reference's order, so its bits equal [`conv2d_reference`].
+//! - **direct** (no scratch, also callable as [`conv2d_direct`]): depthwise
+//!   (`c_in / groups == 1`, `groups > 1`) everywhere, and every convolution on bare-metal
+//!   targets (`target_os = "none"`). Row-wise multiply-adds in the reference's order, so its
+//!   bits equal [`conv2d_reference`].
 //! - **pointwise**: 1 x 1, stride 1, no padding: the input already is the GEMM's B matrix,
 //!   so one [`sgemm`](crate::kernels::gemm::sgemm) per image and group, no im2col.
 //! - **implicit GEMM** (everything else): the GEMM's packed path, with the im2col matrix
@@ -221,9 +222,10 @@ impl Conv2d {
         Ok([g.n, g.o, g.oh, g.ow])
     }
 
-    /// f32 elements of scratch [`conv2d`] needs (0 for the direct strategy; the GEMM's
-    /// packing buffers otherwise, see [`gemm`](crate::kernels::gemm) for their size).
-    /// Errors as [`Conv2d::output_shape`].
+    /// f32 elements of scratch [`conv2d`] needs: 0 for the direct strategy; otherwise the
+    /// GEMM's packing buffers (see [`gemm`] for their size) plus, for the implicit GEMM with
+    /// padding, one group's zero-padded input (`c_in / groups * (h + pad_top + pad_bottom) *
+    /// (w + pad_left + pad_right)`). Errors as [`Conv2d::output_shape`].
     pub fn scratch_len(&self, input: [usize; 4], weight: [usize; 4]) -> Result<usize> {
         let g = self.geom(input, weight)?;
         fast_scratch(&g, Isa::detect())
@@ -401,6 +403,24 @@ pub fn conv2d(
             })
         }
     }
+}
+
+/// Direct NCHW convolution without scratch (the strategy [`conv2d`] uses for depthwise
+/// convolutions, and for every convolution on bare-metal targets): row-wise multiply-adds in
+/// the same order as [`conv2d_reference`], so the bits are the same. Same contract and
+/// errors as [`conv2d_reference`].
+pub fn conv2d_direct(
+    p: &Conv2d,
+    input: &[f32],
+    input_shape: [usize; 4],
+    weight: &[f32],
+    weight_shape: [usize; 4],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+) -> Result<()> {
+    let g = p.geom(input_shape, weight_shape)?;
+    check_buffers(&g, input, weight, bias, out)?;
+    direct::conv(&g, input, weight, bias, out)
 }
 
 /// The plain baseline: im2col into scratch, then [`sgemm`](crate::kernels::gemm::sgemm), per

@@ -104,6 +104,9 @@ pub(crate) struct MatB<'a> {
     pub b: &'a [f32],
     pub ldb: usize,
     pub trans: bool,
+    /// AVX2 transposing packer for full 16-wide panels of a transposed B, when available.
+    #[cfg(target_arch = "x86_64")]
+    pub avx2: Option<super::x86::Avx2>,
 }
 
 impl PackB for MatB<'_> {
@@ -132,6 +135,13 @@ impl PackB for MatB<'_> {
                     tail.fill(0.0);
                 }
             } else {
+                #[cfg(target_arch = "x86_64")]
+                if let (Some(k), 16, 16) = (self.avx2, nr, cols) {
+                    let start = j0 * self.ldb + pc;
+                    let src = self.b.get(start..).ok_or(oob())?;
+                    k.pack_bt16(src, self.ldb, kc, panel)?;
+                    continue;
+                }
                 for j in 0..nr {
                     if j < cols {
                         let start = (j0 + j) * self.ldb + pc;
@@ -254,37 +264,46 @@ pub(crate) fn run_packed<K: Micro, B: PackB, const MR: usize>(
     let a_len = m.min(mc).div_ceil(MR) * MR * kc_max;
     let b_len = n.min(nc).div_ceil(nr) * nr * kc_max;
     let (abuf, bbuf) = split_scratch(scratch, a_len, b_len)?;
+    let mut blk = Blocks {
+        abuf,
+        bbuf,
+        c,
+        ldc,
+        alpha: g.alpha,
+        beta: g.beta,
+    };
+    if m <= mc {
+        // A is one block: pack it once per depth block and stream B panels past it.
+        let mut pc = 0;
+        while pc < k {
+            let kcb = KC.min(k - pc);
+            blk.beta = if pc == 0 { g.beta } else { 1.0 };
+            pack_a::<MR>(a, lda, g.trans_a, 0, m, pc, kcb, blk.abuf)?;
+            let mut jc = 0;
+            while jc < n {
+                let ncb = nc.min(n - jc);
+                b.pack(pc, kcb, jc, ncb, nr, blk.bbuf)?;
+                blk.tiles::<K, MR>(kern, kcb, 0, m, jc, ncb)?;
+                jc += ncb;
+            }
+            pc += kcb;
+        }
+        return Ok(());
+    }
+    // BLIS order: B block (L3) -> A block (L2) -> B micro-panel (L1) x A micro-panels.
     let mut jc = 0;
     while jc < n {
         let ncb = nc.min(n - jc);
         let mut pc = 0;
         while pc < k {
             let kcb = KC.min(k - pc);
-            let beta = if pc == 0 { g.beta } else { 1.0 };
-            b.pack(pc, kcb, jc, ncb, nr, bbuf)?;
+            blk.beta = if pc == 0 { g.beta } else { 1.0 };
+            b.pack(pc, kcb, jc, ncb, nr, blk.bbuf)?;
             let mut ic = 0;
             while ic < m {
                 let mcb = mc.min(m - ic);
-                pack_a::<MR>(a, lda, g.trans_a, ic, mcb, pc, kcb, abuf)?;
-                let bpanels = bbuf.chunks_exact(nr * kcb).take(ncb.div_ceil(nr));
-                for (jq, bp) in bpanels.enumerate() {
-                    let jr = jq * nr;
-                    let cols = nr.min(ncb - jr);
-                    let apanels = abuf.chunks_exact(MR * kcb).take(mcb.div_ceil(MR));
-                    for (iq, ap) in apanels.enumerate() {
-                        let ir = iq * MR;
-                        let off = (ic + ir) * ldc + jc + jr;
-                        let t = Tile {
-                            c: c.get_mut(off..).ok_or(oob())?,
-                            ldc,
-                            rows: MR.min(mcb - ir),
-                            cols,
-                            alpha: g.alpha,
-                            beta,
-                        };
-                        kern.packed_tile(kcb, ap, bp, t)?;
-                    }
-                }
+                pack_a::<MR>(a, lda, g.trans_a, ic, mcb, pc, kcb, blk.abuf)?;
+                blk.tiles::<K, MR>(kern, kcb, ic, mcb, jc, ncb)?;
                 ic += mcb;
             }
             pc += kcb;
@@ -292,6 +311,52 @@ pub(crate) fn run_packed<K: Micro, B: PackB, const MR: usize>(
         jc += ncb;
     }
     Ok(())
+}
+
+/// Packed buffers and C for the macro-kernel.
+struct Blocks<'s, 'c> {
+    abuf: &'s mut [f32],
+    bbuf: &'s mut [f32],
+    c: &'c mut [f32],
+    ldc: usize,
+    alpha: f32,
+    beta: f32,
+}
+
+impl Blocks<'_, '_> {
+    /// Runs the micro-kernel over every tile of the packed `mcb x kcb` A block (rows from
+    /// `ic`) and `kcb x ncb` B block (columns from `jc`).
+    fn tiles<K: Micro, const MR: usize>(
+        &mut self,
+        kern: K,
+        kcb: usize,
+        ic: usize,
+        mcb: usize,
+        jc: usize,
+        ncb: usize,
+    ) -> Result<()> {
+        let nr = K::NR;
+        let bpanels = self.bbuf.chunks_exact(nr * kcb).take(ncb.div_ceil(nr));
+        for (jq, bp) in bpanels.enumerate() {
+            let jr = jq * nr;
+            let cols = nr.min(ncb - jr);
+            let apanels = self.abuf.chunks_exact(MR * kcb).take(mcb.div_ceil(MR));
+            for (iq, ap) in apanels.enumerate() {
+                let ir = iq * MR;
+                let off = (ic + ir) * self.ldc + jc + jr;
+                let t = Tile {
+                    c: self.c.get_mut(off..).ok_or(oob())?,
+                    ldc: self.ldc,
+                    rows: MR.min(mcb - ir),
+                    cols,
+                    alpha: self.alpha,
+                    beta: self.beta,
+                };
+                kern.packed_tile(kcb, ap, bp, t)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The direct path: no packing, the micro-kernel reads A and B where they are.

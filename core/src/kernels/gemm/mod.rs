@@ -12,10 +12,11 @@
 //! # Paths
 //! [`sgemm`] picks the instruction set once ([`Isa::detect`]) and then one of two loop
 //! structures from the sizes alone:
-//! - **direct** (no scratch): the micro-kernel reads A and B in place. Used when B is not
-//!   transposed and the product is small (`m <= MR` or `m * n * k <= 32^3` on SIMD; on the
-//!   portable kernel `m * n * k <= 64^3`, `m <= MR`, or always on bare-metal targets
-//!   (`target_os = "none"`), where caches are small or absent and packing buys nothing).
+//! - **direct** (no scratch): the micro-kernel reads A and B in place. On AVX2 and NEON when
+//!   B is not transposed and `m <= MR` or `m * n * k <= 32^3`; on the portable kernel when
+//!   `m * n * k <= 64^3`, or B is not transposed and `m <= MR`, and always on bare-metal
+//!   targets (`target_os = "none"`), where caches are small or absent and packing buys
+//!   nothing.
 //! - **packed** (BLIS-style): B is packed in `KC x NC` blocks of NR-wide panels, A in
 //!   `MC x KC` blocks of MR-high panels, and an MR x NR register-tile micro-kernel walks them.
 //!
@@ -27,12 +28,14 @@
 //!
 //! # Scratch
 //! [`scratch_len`] is 0 for the direct path and for the special cases above. For the packed
-//! path it is `ceil(min(m, MC) / MR) * MR * min(k, KC) + ceil(min(n, NC) / NR) * NR *
-//! min(k, KC) + 32` f32 elements (the 32 let both buffers start on 64-byte boundaries); when
-//! `m <= MR` (a transposed-B product with few rows) NC shrinks to `8 * NR`. Examples on
-//! x86_64 with AVX2: 512 x 512 x 512 needs 168,992 elements (676 KB), 1024^3 needs 299,040
-//! (1.2 MB), a 1 x 4096 x 4096 product with `trans_b` 34,336, and anything with
-//! `m * n * k <= 32768` and plain B needs none. On bare-metal targets it is always 0.
+//! path it is `ceil(min(m, MC) / MR) * MR * min(k, KC) + ceil(min(n, NC') / NR) * NR *
+//! min(k, KC) + 32` f32 elements (the 32 let both buffers start on 64-byte boundaries), where
+//! `NC' = NC` when `m > MC`, and `NC' = 4 * NR` when `m <= MC` (A is then one block that stays
+//! packed while B streams past it four panels at a time). Examples on x86_64 with AVX2:
+//! 512 x 512 x 512 needs 167,968 elements (672 KB), 1024^3 needs 299,040 (1.2 MB), 100 x 1000
+//! x 300 needs 42,528, a 1 x 4096 x 4096 product with `trans_b` 17,952, and anything with
+//! plain B and `m <= 6` or `m * n * k <= 32768` needs none. On bare-metal targets it is
+//! always 0.
 //!
 //! # Determinism
 //! Each element of C is computed the same way on every path: for each block of 256
@@ -196,11 +199,15 @@ fn plan(isa: Isa, g: &Gemm) -> Plan {
     }
 }
 
-/// MC and NC for the packed path: one A panel and a few B panels at a time when `m <= MR`.
+/// B panels packed at a time when A is a single block (`m <= MC`).
+const SMALL_NC_PANELS: usize = 4;
+
+/// MC and NC for the packed path: when A is a single block it stays packed while B streams
+/// past it a few panels at a time.
 fn packed_blocks(isa: Isa, m: usize, mc: usize, nc: usize) -> (usize, usize) {
-    let (mr, nr, _, _) = isa.blocks();
-    if m <= mr {
-        (mr, 8 * nr)
+    let (_, nr, _, _) = isa.blocks();
+    if m <= mc {
+        (mc, SMALL_NC_PANELS * nr)
     } else {
         (mc, nc)
     }
@@ -375,6 +382,12 @@ fn execute(
                 b,
                 ldb,
                 trans: g.trans_b,
+                #[cfg(target_arch = "x86_64")]
+                avx2: if isa == Isa::Avx2Fma {
+                    x86::Avx2::new()
+                } else {
+                    None
+                },
             };
             with_micro!(isa, k, MR => run_packed::<_, _, MR>(k, g, a, lda, &mb, c, ldc, scratch, mc, nc))
         }
@@ -507,8 +520,7 @@ pub(crate) fn packed_b_scratch_len(isa: Isa, m: usize, n: usize, k: usize) -> us
 }
 
 /// The packed path with B supplied by a packer (conv's implicit im2col). `g.trans_b` is
-/// ignored; A is read as for [`sgemm`] and C must be validated by the caller (this checks
-/// A, C and scratch lengths again and fails rather than touching memory out of bounds).
+/// ignored; A, C and scratch are checked as for [`sgemm`]; the packer checks its own reads.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sgemm_packed_b<B: PackB>(
     isa: Isa,

@@ -23,6 +23,31 @@ impl Avx2 {
     }
 }
 
+impl Avx2 {
+    /// Packs a full 16-wide panel of a transposed B: `panel[p * 16 + j] = src[j * ldb + p]`
+    /// for `p < kc`, `j < 16` (`src` starts at the panel's first stored row).
+    pub(crate) fn pack_bt16(
+        self,
+        src: &[f32],
+        ldb: usize,
+        kc: usize,
+        panel: &mut [f32],
+    ) -> Result<()> {
+        let need = 15usize
+            .checked_mul(ldb)
+            .and_then(|x| x.checked_add(kc))
+            .ok_or(oob())?;
+        if kc == 0 || ldb < kc || src.len() < need || panel.len() < NR * kc {
+            return Err(oob());
+        }
+        // SAFETY: `self` proves AVX2 + FMA. The function reads src[j * ldb + p] for j < 16,
+        // p < kc (the last is 15 * ldb + kc - 1 < need <= src.len()) and writes
+        // panel[..16 * kc], both checked above.
+        unsafe { pack_bt16_impl(src.as_ptr(), ldb, kc, panel.as_mut_ptr()) };
+        Ok(())
+    }
+}
+
 impl Micro for Avx2 {
     const MR: usize = MR;
     const NR: usize = NR;
@@ -126,6 +151,12 @@ unsafe fn kernel_packed(
     let z = _mm256_setzero_ps();
     let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21) = (z, z, z, z, z, z);
     let (mut c30, mut c31, mut c40, mut c41, mut c50, mut c51) = (z, z, z, z, z, z);
+    // Fetch the C tile now so that the update after the k loop does not wait for it.
+    for r in 0..rows.min(MR) {
+        let row = c.wrapping_add(r * ldc) as *const i8;
+        _mm_prefetch::<_MM_HINT_T0>(row);
+        _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(4 * (cols - 1)));
+    }
     let mut ap = a;
     let mut bp = b;
     macro_rules! step {
@@ -173,6 +204,66 @@ unsafe fn kernel_packed(
     let acc1 = [c01, c11, c21, c31, c41, c51];
     // SAFETY: forwarded from the caller's contract.
     unsafe { store::<MR>(&acc0, &acc1, c, ldc, rows, cols, alpha, beta) };
+}
+
+/// Transposes 16 rows of `kc` elements (row stride `ldb`) into `kc` rows of 16, eight by
+/// eight with the usual unpack / shuffle / lane-permute 8 x 8 transpose.
+///
+/// # Safety
+/// AVX2 available; `src[j * ldb + p]` readable for j < 16, p < kc; `dst[..16 * kc]` writable.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pack_bt16_impl(src: *const f32, ldb: usize, kc: usize, dst: *mut f32) {
+    let mut p = 0;
+    while p + 8 <= kc {
+        for half in 0..2 {
+            // SAFETY: rows 8 * half .. 8 * half + 8, columns p .. p + 8 < kc are in bounds,
+            // and so are dst rows p .. p + 8 (caller).
+            unsafe {
+                let base = src.add(8 * half * ldb + p);
+                let r0 = _mm256_loadu_ps(base);
+                let r1 = _mm256_loadu_ps(base.add(ldb));
+                let r2 = _mm256_loadu_ps(base.add(2 * ldb));
+                let r3 = _mm256_loadu_ps(base.add(3 * ldb));
+                let r4 = _mm256_loadu_ps(base.add(4 * ldb));
+                let r5 = _mm256_loadu_ps(base.add(5 * ldb));
+                let r6 = _mm256_loadu_ps(base.add(6 * ldb));
+                let r7 = _mm256_loadu_ps(base.add(7 * ldb));
+                let t0 = _mm256_unpacklo_ps(r0, r1);
+                let t1 = _mm256_unpackhi_ps(r0, r1);
+                let t2 = _mm256_unpacklo_ps(r2, r3);
+                let t3 = _mm256_unpackhi_ps(r2, r3);
+                let t4 = _mm256_unpacklo_ps(r4, r5);
+                let t5 = _mm256_unpackhi_ps(r4, r5);
+                let t6 = _mm256_unpacklo_ps(r6, r7);
+                let t7 = _mm256_unpackhi_ps(r6, r7);
+                let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+                let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+                let d = dst.add(p * NR + 8 * half);
+                _mm256_storeu_ps(d, _mm256_permute2f128_ps::<0x20>(s0, s4));
+                _mm256_storeu_ps(d.add(NR), _mm256_permute2f128_ps::<0x20>(s1, s5));
+                _mm256_storeu_ps(d.add(2 * NR), _mm256_permute2f128_ps::<0x20>(s2, s6));
+                _mm256_storeu_ps(d.add(3 * NR), _mm256_permute2f128_ps::<0x20>(s3, s7));
+                _mm256_storeu_ps(d.add(4 * NR), _mm256_permute2f128_ps::<0x31>(s0, s4));
+                _mm256_storeu_ps(d.add(5 * NR), _mm256_permute2f128_ps::<0x31>(s1, s5));
+                _mm256_storeu_ps(d.add(6 * NR), _mm256_permute2f128_ps::<0x31>(s2, s6));
+                _mm256_storeu_ps(d.add(7 * NR), _mm256_permute2f128_ps::<0x31>(s3, s7));
+            }
+        }
+        p += 8;
+    }
+    while p < kc {
+        for j in 0..NR {
+            // SAFETY: j < 16 and p < kc (caller).
+            unsafe { *dst.add(p * NR + j) = *src.add(j * ldb + p) };
+        }
+        p += 1;
+    }
 }
 
 /// Lane masks selecting columns `< cols` of the two 8-wide halves.
