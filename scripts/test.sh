@@ -28,6 +28,9 @@ step "cargo clippy (workspace, all targets; core without features too)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p born-core --all-targets --no-default-features -- -D warnings
 
+step "cargo doc (workspace, warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc -q --workspace --no-deps
+
 step "cargo test (workspace)"
 cargo test --workspace
 

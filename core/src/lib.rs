@@ -2,15 +2,15 @@
 //!
 //! The `#![no_std]` heart of Born: tensors that are views into caller-owned memory, a bump
 //! [`arena`] over a caller-supplied buffer, f32 [`kernels`] that each have a portable
-//! reference twin, and (with feature `alloc`) owned tensors, the [`backend::Backend`] seam
-//! and the [`nn`] modules.
+//! reference twin, and (with feature `alloc`) owned tensors, the `backend::Backend` seam
+//! and the `nn` modules.
 //!
 //! Nothing here needs a heap unless feature `alloc` is on, nothing panics on bad shapes or
 //! sizes (every fallible call returns [`Error`]), and the same inputs give the same bits on
 //! every run.
 //!
 //! Features:
-//! - `alloc`: owned [`Tensor`], the [`nn`] modules and the [`backend::Cpu`] backend.
+//! - `alloc`: owned `Tensor`, the `nn` modules and the `backend::Cpu` backend.
 //! - `std`: runtime CPU feature detection (AVX2 + FMA on x86_64); implies `alloc`.
 #![no_std]
 #![deny(missing_docs)]

@@ -1,8 +1,8 @@
 //! Tensors: [`Layout`] (shape, strides, offset), borrowed views over any buffer
-//! ([`TensorView`], [`TensorViewMut`]) and, with feature `alloc`, the owned [`Tensor`].
+//! ([`TensorView`], [`TensorViewMut`]) and, with feature `alloc`, the owned `Tensor`.
 //!
 //! Views make reshape (of contiguous data), transpose/permute, slicing and broadcasting free:
-//! only the layout changes. [`concat`] copies into a caller-provided output.
+//! only the layout changes. [`concat()`] copies into a caller-provided output.
 
 mod layout;
 #[cfg(feature = "alloc")]

@@ -33,7 +33,6 @@
 
 // `Error` carries a `Shape` and is larger than clippy's default limit; the whole crate
 // returns it by value, which is a crate-wide decision, not this module's.
-#![allow(clippy::result_large_err)]
 
 mod direct;
 mod im2col;

@@ -46,10 +46,6 @@
 //! split into pieces (threads may split rows or columns freely and get the same bits).
 //! Results differ between instruction sets within the usual rounding error.
 
-// `Error` carries a `Shape` and is larger than clippy's default limit; the whole crate
-// returns it by value, which is a crate-wide decision, not this module's.
-#![allow(clippy::result_large_err)]
-
 mod driver;
 mod generic;
 mod reference;
