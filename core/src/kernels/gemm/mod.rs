@@ -102,45 +102,16 @@ impl Gemm {
     }
 }
 
-/// The instruction set a GEMM micro-kernel uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Isa {
-    /// x86_64 AVX2 + FMA, 6 x 16 tiles.
-    Avx2Fma,
-    /// aarch64 NEON, 8 x 8 tiles.
-    Neon,
-    /// Portable code that LLVM vectorises where it can, 4 x 8 tiles (4 x 4 on bare metal).
-    Generic,
-}
+/// The instruction set a GEMM micro-kernel uses: AVX2 + FMA runs 6 x 16 tiles, NEON 8 x 8,
+/// the portable code 4 x 8 (4 x 4 on bare metal).
+pub use crate::kernels::cpu::Isa;
 
-impl Isa {
-    /// The fastest instruction set this CPU supports (what [`sgemm`] uses).
-    pub fn detect() -> Isa {
-        if Isa::Avx2Fma.is_available() {
-            Isa::Avx2Fma
-        } else if Isa::Neon.is_available() {
-            Isa::Neon
-        } else {
-            Isa::Generic
-        }
-    }
-
-    /// True when this CPU can run the instruction set ([`Isa::Generic`] always can).
-    pub fn is_available(self) -> bool {
-        match self {
-            Isa::Avx2Fma => cfg!(target_arch = "x86_64") && crate::kernels::cpu::has_avx2_fma(),
-            Isa::Neon => cfg!(target_arch = "aarch64") && crate::kernels::cpu::has_neon(),
-            Isa::Generic => true,
-        }
-    }
-
-    /// (MR, NR, MC, NC) of the instruction set.
-    fn blocks(self) -> (usize, usize, usize, usize) {
-        match self {
-            Isa::Avx2Fma => (6, 16, 144, 4080),
-            Isa::Neon => (8, 8, 128, 4096),
-            Isa::Generic => (generic::MR, generic::NR, 64, 512),
-        }
+/// (MR, NR, MC, NC) of an instruction set's micro-kernel and cache blocks.
+fn blocks(isa: Isa) -> (usize, usize, usize, usize) {
+    match isa {
+        Isa::Avx2Fma => (6, 16, 144, 4080),
+        Isa::Neon => (8, 8, 128, 4096),
+        Isa::Generic => (generic::MR, generic::NR, 64, 512),
     }
 }
 
@@ -171,7 +142,7 @@ fn plan(isa: Isa, g: &Gemm) -> Plan {
             scratch: 0,
         };
     }
-    let (mr, nr, mc, nc) = isa.blocks();
+    let (mr, nr, mc, nc) = blocks(isa);
     let mnk =
         g.m.checked_mul(g.n)
             .and_then(|x| x.checked_mul(g.k))
@@ -201,7 +172,7 @@ const SMALL_NC_PANELS: usize = 4;
 /// MC and NC for the packed path: when A is a single block it stays packed while B streams
 /// past it a few panels at a time.
 fn packed_blocks(isa: Isa, m: usize, mc: usize, nc: usize) -> (usize, usize) {
-    let (_, nr, _, _) = isa.blocks();
+    let (_, nr, _, _) = blocks(isa);
     if m <= mc {
         (mc, SMALL_NC_PANELS * nr)
     } else {
@@ -510,7 +481,7 @@ pub fn sgemm_batched(
 
 /// Scratch for [`sgemm_packed_b`] on `m x n x k` with `isa` (conv's implicit GEMM).
 pub(crate) fn packed_b_scratch_len(isa: Isa, m: usize, n: usize, k: usize) -> usize {
-    let (mr, nr, mc, nc) = isa.blocks();
+    let (mr, nr, mc, nc) = blocks(isa);
     let (mc, nc) = packed_blocks(isa, m, mc, nc);
     packed_scratch(mr, nr, m, n, k, mc, nc)
 }
@@ -544,7 +515,7 @@ pub(crate) fn sgemm_packed_b<B: PackB>(
     }
     let need = packed_b_scratch_len(isa, g.m, g.n, g.k);
     check_len("scratch", need, scratch.len())?;
-    let (_, _, mc, nc) = isa.blocks();
+    let (_, _, mc, nc) = blocks(isa);
     let (mc, nc) = packed_blocks(isa, g.m, mc, nc);
     with_micro!(isa, k, MR => run_packed::<_, _, MR>(k, &gb, a, lda, b, c, ldc, scratch, mc, nc))
 }

@@ -36,44 +36,7 @@ pub(crate) use aarch64::Neon;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86::Avx2;
 
-/// Which instruction-set path an element-wise kernel runs (activation, binary ops, softmax,
-/// normalisation). The plain entry points pick [`Isa::detect`]; the `*_with` variants take one
-/// explicitly, which is how tests reach every path the CPU has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Isa {
-    /// Portable Rust in fixed-width chunks that LLVM vectorises where the target allows
-    /// (and that runs as straight FPU code on microcontrollers).
-    Generic,
-    /// x86_64 with AVX2 and FMA.
-    Avx2Fma,
-    /// aarch64 NEON.
-    Neon,
-}
-
-impl Isa {
-    /// Every path, available here or not.
-    pub const ALL: [Isa; 3] = [Isa::Generic, Isa::Avx2Fma, Isa::Neon];
-
-    /// Whether this CPU can run the path (see [`crate::kernels::cpu`]).
-    pub fn is_available(self) -> bool {
-        match self {
-            Isa::Generic => true,
-            Isa::Avx2Fma => crate::kernels::cpu::has_avx2_fma(),
-            Isa::Neon => crate::kernels::cpu::has_neon(),
-        }
-    }
-
-    /// The fastest available path.
-    pub fn detect() -> Isa {
-        if Isa::Avx2Fma.is_available() {
-            Isa::Avx2Fma
-        } else if Isa::Neon.is_available() {
-            Isa::Neon
-        } else {
-            Isa::Generic
-        }
-    }
-}
+pub use crate::kernels::cpu::Isa;
 
 /// The error the `*_with` entry points return for a path this CPU cannot run.
 pub(crate) fn unavailable(op: &'static str) -> crate::Error {
