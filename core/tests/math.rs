@@ -3,7 +3,7 @@
 //! Each function is swept over f32 bit patterns (every `STRIDE`-th pattern of the whole
 //! range, plus every f32 of a few critical intervals) and the largest error, in ulp of the
 //! exact result, must stay within the bound its doc comment states. Set `BORN_MATH_STRIDE=1`
-//! to sweep all 2^32 inputs (minutes); `--nocapture` prints the figures.
+//! to sweep all 2^32 inputs (hours; 31 takes about ten minutes); `--nocapture` prints the figures.
 
 use born_core::kernels::math;
 use serde_json::Value;
@@ -278,10 +278,11 @@ fn erf_accuracy() {
 #[test]
 fn erfc_accuracy() {
     let mut w = Worst::new("erfc");
-    sweep(&[(0.5, 0.75), (-0.75, -0.5), (9.0, 10.5)], |x| {
-        w.check(x, math::erfc(x), erfc64(x as f64))
-    });
-    w.finish(5.0);
+    sweep(
+        &[(0.5, 0.75), (-0.75, -0.5), (1.05, 1.15), (9.0, 10.5)],
+        |x| w.check(x, math::erfc(x), erfc64(x as f64)),
+    );
+    w.finish(6.0);
     assert_eq!(math::erfc(f32::INFINITY), 0.0);
     assert_eq!(math::erfc(f32::NEG_INFINITY), 2.0);
 }
@@ -343,7 +344,7 @@ fn numpy_fixtures() {
         ("tanh", math::tanh, 1.5),
         ("sigmoid", math::sigmoid, 2.5),
         ("erf", math::erf, 3.0),
-        ("erfc", math::erfc, 5.0),
+        ("erfc", math::erfc, 6.0),
         ("sqrt", math::sqrt, 0.0),
         ("sin", math::sin, 1.0),
         ("cos", math::cos, 1.0),
