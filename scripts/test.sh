@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what it needs, then checks formatting,
-# lints, tests (against NumPy-generated fixtures) and the no_std builds for microcontrollers.
+# lints, tests (against NumPy-generated fixtures), the no_std builds for microcontrollers, and
+# born-core's tests again on aarch64 under qemu-user, where the NEON paths run.
 # Usage: bash scripts/test.sh        (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,5 +45,12 @@ for t in "${NO_STD_TARGETS[@]}"; do
   cargo build -q -p born-core --target "$t" --features alloc
   echo "ok: $t (core, core+alloc)"
 done
+
+step "aarch64 (Raspberry Pi class): born-core tests on the NEON paths, under qemu-aarch64"
+rustup target add aarch64-unknown-linux-gnu >/dev/null
+bash scripts/install-aarch64.sh
+CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
+  cargo test -p born-core --features std --target aarch64-unknown-linux-gnu
 
 step "all checks passed"
