@@ -195,7 +195,10 @@ impl Layout {
         let offset = if len == 0 {
             self.offset
         } else {
-            self.offset + start * self.strides[axis]
+            start
+                .checked_mul(self.strides[axis])
+                .and_then(|o| o.checked_add(self.offset))
+                .ok_or(Error::Overflow { op: "slice" })?
         };
         Ok(Layout {
             shape: dims,
@@ -289,12 +292,15 @@ impl Iterator for Offsets {
         let current = self.next;
         let dims = self.layout.shape.dims();
         for axis in (0..dims.len()).rev() {
+            // Wrapping arithmetic: exact for every layout that fits a buffer (the only ones
+            // views hold), and no overflow panic for one that does not.
+            let stride = self.layout.strides[axis];
             self.index[axis] += 1;
-            self.next += self.layout.strides[axis];
+            self.next = self.next.wrapping_add(stride);
             if self.index[axis] < dims[axis] {
                 break;
             }
-            self.next -= self.layout.strides[axis] * dims[axis];
+            self.next = self.next.wrapping_sub(stride.wrapping_mul(dims[axis]));
             self.index[axis] = 0;
         }
         Some(current)
