@@ -9,6 +9,7 @@
 //! give identical results.
 
 use crate::error::{Error, Result};
+use crate::kernels::check_len;
 
 /// Checks `embedding`'s buffers and ids.
 fn check_embedding(
@@ -21,22 +22,8 @@ fn check_embedding(
     let op = "embedding";
     let needed_table = rows.checked_mul(dim).ok_or(Error::Overflow { op })?;
     let needed_out = ids.len().checked_mul(dim).ok_or(Error::Overflow { op })?;
-    if table_len < needed_table {
-        return Err(Error::BufferTooSmall {
-            op,
-            what: "table",
-            needed: needed_table,
-            len: table_len,
-        });
-    }
-    if out_len < needed_out {
-        return Err(Error::BufferTooSmall {
-            op,
-            what: "output",
-            needed: needed_out,
-            len: out_len,
-        });
-    }
+    check_len(op, "table", needed_table, table_len)?;
+    check_len(op, "output", needed_out, out_len)?;
     for &id in ids {
         if id < 0 || id as usize >= rows {
             return Err(Error::IndexOutOfRange {
@@ -124,22 +111,8 @@ fn check_gather(
         .checked_mul(indices.len())
         .and_then(|v| v.checked_mul(inner))
         .ok_or(overflow)?;
-    if x_len < needed_in {
-        return Err(Error::BufferTooSmall {
-            op,
-            what: "input",
-            needed: needed_in,
-            len: x_len,
-        });
-    }
-    if out_len < needed_out {
-        return Err(Error::BufferTooSmall {
-            op,
-            what: "output",
-            needed: needed_out,
-            len: out_len,
-        });
-    }
+    check_len(op, "input", needed_in, x_len)?;
+    check_len(op, "output", needed_out, out_len)?;
     for &i in indices {
         if resolve(i, len).is_none() {
             return Err(Error::IndexOutOfRange {

@@ -17,3 +17,21 @@ pub mod norm;
 pub mod pool;
 pub mod reduce;
 pub mod softmax;
+
+/// [`crate::Error::BufferTooSmall`] unless a buffer of `len` elements holds the `needed` ones.
+pub(crate) fn check_len(
+    op: &'static str,
+    what: &'static str,
+    needed: usize,
+    len: usize,
+) -> crate::Result<()> {
+    if len < needed {
+        return Err(crate::Error::BufferTooSmall {
+            op,
+            what,
+            needed,
+            len,
+        });
+    }
+    Ok(())
+}

@@ -318,14 +318,7 @@ pub(crate) fn check_buffers(
 }
 
 fn check_scratch(needed: usize, len: usize) -> Result<()> {
-    if len < needed {
-        return Err(Error::BufferTooSmall {
-            op: OP,
-            what: "scratch",
-            needed,
-            len,
-        });
-    }
+    crate::kernels::check_len(OP, "scratch", needed, len)?;
     Ok(())
 }
 

@@ -40,6 +40,7 @@ mod tests;
 mod x86;
 
 use crate::error::{Error, Result};
+use crate::kernels::check_len;
 use crate::kernels::reduce::{sum_lanes, Path};
 
 /// Parameters of a 2-D max or average pooling.
@@ -258,22 +259,8 @@ fn prepare(
         .checked_mul(oh)
         .and_then(|v| v.checked_mul(ow))
         .ok_or(overflow)?;
-    if x_len < needed_in {
-        return Err(Error::BufferTooSmall {
-            op,
-            what: "input",
-            needed: needed_in,
-            len: x_len,
-        });
-    }
-    if out_len < needed_out {
-        return Err(Error::BufferTooSmall {
-            op,
-            what: "output",
-            needed: needed_out,
-            len: out_len,
-        });
-    }
+    check_len(op, "input", needed_in, x_len)?;
+    check_len(op, "output", needed_out, out_len)?;
     let [pt, pl, pb, pr] = p.padding;
     Ok(Geom {
         planes,
@@ -461,21 +448,7 @@ fn prepare_global(x_len: usize, shape: [usize; 4], out_len: usize) -> Result<(us
     let planes = n.checked_mul(c).ok_or(overflow)?;
     let hw = h.checked_mul(w).ok_or(overflow)?;
     let needed = planes.checked_mul(hw).ok_or(overflow)?;
-    if x_len < needed {
-        return Err(Error::BufferTooSmall {
-            op,
-            what: "input",
-            needed,
-            len: x_len,
-        });
-    }
-    if out_len < planes {
-        return Err(Error::BufferTooSmall {
-            op,
-            what: "output",
-            needed: planes,
-            len: out_len,
-        });
-    }
+    check_len(op, "input", needed, x_len)?;
+    check_len(op, "output", planes, out_len)?;
     Ok((planes, hw))
 }

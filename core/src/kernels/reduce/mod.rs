@@ -45,6 +45,7 @@ mod tests;
 mod x86;
 
 use crate::error::{Error, Result};
+use crate::kernels::check_len;
 use generic::{MAX, MIN, PROD, SUM, SUMSQ};
 
 /// Which reduction [`reduce`] computes along the axis.
@@ -110,22 +111,8 @@ fn check(
     }
     let n_out = outer.checked_mul(inner).ok_or(Error::Overflow { op })?;
     let n_in = n_out.checked_mul(len).ok_or(Error::Overflow { op })?;
-    if x_len < n_in {
-        return Err(Error::BufferTooSmall {
-            op,
-            what: "input",
-            needed: n_in,
-            len: x_len,
-        });
-    }
-    if out_len < n_out {
-        return Err(Error::BufferTooSmall {
-            op,
-            what: "output",
-            needed: n_out,
-            len: out_len,
-        });
-    }
+    check_len(op, "input", n_in, x_len)?;
+    check_len(op, "output", n_out, out_len)?;
     Ok(n_out)
 }
 
