@@ -4,6 +4,7 @@
 //! string such as `"gemm"` or `"conv2d"`) and the values that were wrong, so a message reads
 //! like `conv2d: input has 3 channels, weight expects 4`.
 
+pub use crate::model::ModelError;
 use crate::shape::Shape;
 use core::fmt;
 
@@ -111,6 +112,14 @@ pub enum Error {
         /// Which parameter and what is wrong with it.
         what: &'static str,
     },
+    /// A `.born` model file is malformed (see [`ModelError`]).
+    Model(ModelError),
+}
+
+impl From<ModelError> for Error {
+    fn from(e: ModelError) -> Error {
+        Error::Model(e)
+    }
 }
 
 impl fmt::Display for Error {
@@ -162,6 +171,7 @@ impl fmt::Display for Error {
             ),
             Error::Overflow { op } => write!(f, "{op}: size computation overflowed"),
             Error::InvalidArgument { op, what } => write!(f, "{op}: invalid argument: {what}"),
+            Error::Model(e) => write!(f, "model: {e}"),
         }
     }
 }

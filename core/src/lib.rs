@@ -26,7 +26,9 @@ pub mod arena;
 pub mod backend;
 pub mod dtype;
 pub mod error;
+pub mod interp;
 pub mod kernels;
+pub mod model;
 #[cfg(feature = "alloc")]
 pub mod nn;
 pub mod rng;
@@ -36,6 +38,8 @@ pub mod tensor;
 pub use arena::Arena;
 pub use dtype::{DType, Element};
 pub use error::{Error, Result};
+pub use interp::Interpreter;
+pub use model::{Model, ModelError};
 pub use rng::Rng;
 pub use shape::{Shape, MAX_RANK};
 #[cfg(feature = "alloc")]

@@ -1,12 +1,14 @@
-use super::Module;
+use super::{join, Module};
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::kernels::activation::Activation;
+use crate::model::format::{ActKind, Op};
+use crate::model::graph::Graph;
 use alloc::format;
 use alloc::string::String;
 
 macro_rules! activation_module {
-    ($(#[$doc:meta] $name:ident => $act:expr),* $(,)?) => {$(
+    ($(#[$doc:meta] $name:ident => $act:expr, $kind:expr),* $(,)?) => {$(
         #[$doc]
         #[derive(Clone, Copy, Debug, Default, PartialEq)]
         pub struct $name;
@@ -19,21 +21,25 @@ macro_rules! activation_module {
             fn describe(&self) -> String {
                 String::from(stringify!($name))
             }
+
+            fn export(&self, _: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+                g.add_op(Op::Activation($kind), &[x], &join(name, "out"), None)
+            }
         }
     )*};
 }
 
 activation_module! {
     /// `max(x, 0)`.
-    ReLU => Activation::Relu,
+    ReLU => Activation::Relu, ActKind::Relu,
     /// `min(max(x, 0), 6)`.
-    ReLU6 => Activation::Relu6,
+    ReLU6 => Activation::Relu6, ActKind::Relu6,
     /// `x * sigmoid(x)` (also called swish).
-    SiLU => Activation::Silu,
+    SiLU => Activation::Silu, ActKind::Silu,
     /// `1 / (1 + exp(-x))`.
-    Sigmoid => Activation::Sigmoid,
+    Sigmoid => Activation::Sigmoid, ActKind::Sigmoid,
     /// Hyperbolic tangent.
-    Tanh => Activation::Tanh,
+    Tanh => Activation::Tanh, ActKind::Tanh,
 }
 
 /// GELU, exact (erf) by default or with the tanh approximation.
@@ -55,6 +61,15 @@ impl<B: Backend> Module<B> for Gelu {
 
     fn describe(&self) -> String {
         format!("Gelu(tanh approximation: {})", self.tanh_approximation)
+    }
+
+    fn export(&self, _: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+        let kind = if self.tanh_approximation {
+            ActKind::GeluTanh
+        } else {
+            ActKind::Gelu
+        };
+        g.add_op(Op::Activation(kind), &[x], &join(name, "out"), None)
     }
 }
 
@@ -80,5 +95,18 @@ impl<B: Backend> Module<B> for Softmax {
 
     fn describe(&self) -> String {
         format!("Softmax(axis {})", self.axis)
+    }
+
+    fn export(&self, _: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+        let rank = g.tensors.get(x).map_or(0, |t| t.shape.rank());
+        let axis =
+            crate::shape::Shape::new(&[1; crate::shape::MAX_RANK][..rank])?.axis(self.axis)?;
+        if axis + 1 != rank {
+            return Err(crate::error::Error::InvalidArgument {
+                op: "export",
+                what: "softmax exports over the last axis only",
+            });
+        }
+        g.add_op(Op::Softmax, &[x], &join(name, "out"), None)
     }
 }

@@ -1,6 +1,7 @@
 use super::Module;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
+use crate::model::graph::Graph;
 use crate::rng::Rng;
 use alloc::format;
 use alloc::string::String;
@@ -38,6 +39,10 @@ impl<B: Backend> Module<B> for Dropout {
 
     fn forward_train(&self, backend: &B, x: &B::Tensor, rng: &mut Rng) -> Result<B::Tensor> {
         backend.dropout(x, self.p, rng)
+    }
+
+    fn export(&self, _: &B, _: &mut Graph, x: usize, _: &str) -> Result<usize> {
+        Ok(x)
     }
 
     fn describe(&self) -> String {

@@ -1,7 +1,10 @@
+use super::{export_const, join};
 use super::{init_uniform, Module};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::kernels::math;
+use crate::model::format::{FusedAct, Op};
+use crate::model::graph::Graph;
 use crate::rng::Rng;
 use alloc::format;
 use alloc::string::String;
@@ -118,6 +121,17 @@ impl<B: Backend> Module<B> for Linear<B> {
         if let Some(b) = &mut self.bias {
             f("bias", b);
         }
+    }
+
+    fn export(&self, backend: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+        let mut ins = alloc::vec![x, export_const(backend, g, name, "weight", &self.weight)?];
+        if let Some(b) = &self.bias {
+            ins.push(export_const(backend, g, name, "bias", b)?);
+        }
+        let op = Op::FullyConnected {
+            act: FusedAct::None,
+        };
+        g.add_op(op, &ins, &join(name, "out"), None)
     }
 
     fn describe(&self) -> String {

@@ -27,6 +27,7 @@ mod activation;
 mod conv;
 mod dropout;
 mod embedding;
+mod export;
 mod linear;
 mod norm;
 mod pool;
@@ -37,6 +38,7 @@ pub use activation::{Gelu, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Tanh};
 pub use conv::Conv2d;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
+pub use export::to_graph;
 pub use linear::Linear;
 pub use norm::{BatchNorm2d, LayerNorm, RMSNorm};
 pub use pool::{AvgPool2d, MaxPool2d};
@@ -44,7 +46,8 @@ pub use sequential::Sequential;
 pub use shape::Flatten;
 
 use crate::backend::Backend;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::model::graph::Graph;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -73,6 +76,39 @@ pub trait Module<B: Backend> {
 
     /// Short description for summaries, e.g. `Linear(784 -> 128)`.
     fn describe(&self) -> alloc::string::String;
+
+    /// Appends this module's inference ops to `g`, reading tensor `x`, and returns the id of
+    /// the tensor it produces. `name` prefixes the names of the constants it adds
+    /// (`0.weight`), as in [`Module::visit_params`]. Modules without a `.born` form return
+    /// [`Error::InvalidArgument`].
+    fn export(&self, backend: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+        let _ = (backend, g, x, name);
+        Err(Error::InvalidArgument {
+            op: "export",
+            what: "this module has no .born form",
+        })
+    }
+}
+
+/// `prefix.what`, or `what` when the prefix is empty.
+fn join(prefix: &str, what: &str) -> alloc::string::String {
+    if prefix.is_empty() {
+        what.into()
+    } else {
+        alloc::format!("{prefix}.{what}")
+    }
+}
+
+/// Adds parameter `t` of module `name` to `g` as the constant `name.what`.
+fn export_const<B: Backend>(
+    backend: &B,
+    g: &mut Graph,
+    name: &str,
+    what: &str,
+    t: &B::Tensor,
+) -> Result<usize> {
+    let h = backend.to_host(t)?;
+    g.add_const(&join(name, what), h.dims(), h.data())
 }
 
 /// Number of scalar parameters of a module.

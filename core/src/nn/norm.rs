@@ -1,6 +1,9 @@
+use super::{export_const, join};
 use super::{init_full, Module};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
+use crate::model::format::Op;
+use crate::model::graph::Graph;
 use alloc::format;
 use alloc::string::String;
 
@@ -54,6 +57,13 @@ impl<B: Backend> Module<B> for LayerNorm<B> {
         f("bias", &mut self.bias);
     }
 
+    fn export(&self, backend: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+        let w = export_const(backend, g, name, "weight", &self.weight)?;
+        let b = export_const(backend, g, name, "bias", &self.bias)?;
+        let op = Op::LayerNorm { eps: self.eps };
+        g.add_op(op, &[x, w, b], &join(name, "out"), None)
+    }
+
     fn describe(&self) -> String {
         format!("LayerNorm({}, eps {})", self.dim, self.eps)
     }
@@ -94,13 +104,19 @@ impl<B: Backend> Module<B> for RMSNorm<B> {
         f("weight", &mut self.weight);
     }
 
+    fn export(&self, backend: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+        let w = export_const(backend, g, name, "weight", &self.weight)?;
+        let op = Op::RmsNorm { eps: self.eps };
+        g.add_op(op, &[x, w], &join(name, "out"), None)
+    }
+
     fn describe(&self) -> String {
         format!("RMSNorm({}, eps {})", self.dim, self.eps)
     }
 }
 
 /// Batch normalisation over the channels of NCHW input, inference form: uses the running
-/// statistics. Export folds it into the preceding convolution.
+/// statistics. It exports as a `BatchNorm` op (the same kernel, so the same bits).
 #[derive(Clone, Debug)]
 pub struct BatchNorm2d<B: Backend> {
     /// Scale `[C]`, initialised to 1.
@@ -155,6 +171,22 @@ impl<B: Backend> Module<B> for BatchNorm2d<B> {
         f("bias", &mut self.bias);
         f("running_mean", &mut self.running_mean);
         f("running_var", &mut self.running_var);
+    }
+
+    fn export(&self, backend: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+        let ins = [
+            x,
+            export_const(backend, g, name, "running_mean", &self.running_mean)?,
+            export_const(backend, g, name, "running_var", &self.running_var)?,
+            export_const(backend, g, name, "weight", &self.weight)?,
+            export_const(backend, g, name, "bias", &self.bias)?,
+        ];
+        g.add_op(
+            Op::BatchNorm { eps: self.eps },
+            &ins,
+            &join(name, "out"),
+            None,
+        )
     }
 
     fn describe(&self) -> String {

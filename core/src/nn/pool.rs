@@ -1,7 +1,10 @@
+use super::join;
 use super::Module;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::kernels::pool::Pool2d;
+use crate::model::format::{Op, PoolAttrs};
+use crate::model::graph::Graph;
 use alloc::format;
 use alloc::string::String;
 
@@ -42,6 +45,11 @@ impl<B: Backend> Module<B> for MaxPool2d {
         backend.max_pool2d(x, &self.params)
     }
 
+    fn export(&self, _: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+        let op = Op::MaxPool2d(PoolAttrs::from_params(&self.params)?);
+        g.add_op(op, &[x], &join(name, "out"), None)
+    }
+
     fn describe(&self) -> String {
         format!(
             "MaxPool2d(kernel {:?}, stride {:?})",
@@ -53,6 +61,11 @@ impl<B: Backend> Module<B> for MaxPool2d {
 impl<B: Backend> Module<B> for AvgPool2d {
     fn forward(&self, backend: &B, x: &B::Tensor) -> Result<B::Tensor> {
         backend.avg_pool2d(x, &self.params)
+    }
+
+    fn export(&self, _: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+        let op = Op::AvgPool2d(PoolAttrs::from_params(&self.params)?);
+        g.add_op(op, &[x], &join(name, "out"), None)
     }
 
     fn describe(&self) -> String {

@@ -1,6 +1,7 @@
 use super::Module;
 use crate::backend::Backend;
 use crate::error::Result;
+use crate::model::graph::Graph;
 use crate::rng::Rng;
 use alloc::boxed::Box;
 use alloc::format;
@@ -74,6 +75,14 @@ impl<B: Backend> Module<B> for Sequential<B> {
         for (i, layer) in self.layers.iter_mut().enumerate() {
             layer.visit_params_mut(&mut |name, t| f(&format!("{i}.{name}"), t));
         }
+    }
+
+    fn export(&self, backend: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+        let mut h = x;
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.export(backend, g, h, &super::join(name, &format!("{i}")))?;
+        }
+        Ok(h)
     }
 
     fn describe(&self) -> String {

@@ -1,6 +1,9 @@
+use super::join;
 use super::Module;
 use crate::backend::Backend;
 use crate::error::Result;
+use crate::model::format::Op;
+use crate::model::graph::Graph;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -16,6 +19,15 @@ impl<B: Backend> Module<B> for Flatten {
             None => [1].into(),
         };
         backend.reshape(x, &dims)
+    }
+
+    fn export(&self, _: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
+        let shape = g.tensors.get(x).map(|t| t.shape).unwrap_or_default();
+        let dims: Vec<usize> = match shape.dims().split_first() {
+            Some((&n, rest)) => [n, rest.iter().product()].into(),
+            None => [1].into(),
+        };
+        g.add_op(Op::Reshape, &[x], &join(name, "out"), Some(&dims))
     }
 
     fn describe(&self) -> String {
