@@ -82,7 +82,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Header, NpyError> {
 }
 
 /// Builds magic, version, length and padded header dict for an array (version 1.0 when the
-/// header fits a u16 length, else 2.0), so that the data starts at a multiple of 64 bytes.
+/// header fits a u16 length, else 2.0), so that the data starts at a multiple of 64 bytes;
+/// the bytes are those `numpy.save` writes for the same array.
 pub(crate) fn format(dtype: Dtype, shape: &[usize]) -> Result<Vec<u8>, NpyError> {
     let dims = match shape {
         [d] => format!("({d},)"),
@@ -91,14 +92,22 @@ pub(crate) fn format(dtype: Dtype, shape: &[usize]) -> Result<Vec<u8>, NpyError>
             format!("({})", parts.join(", "))
         }
     };
-    let dict = format!(
+    // Byte for byte what `numpy.save` writes: the dict, spaces that leave room for the first
+    // dimension to grow to 21 digits, then padding to a multiple of 64 (a full 64 when
+    // already aligned) ending in '\n'.
+    let mut dict = format!(
         "{{'descr': '{}', 'fortran_order': False, 'shape': {dims}, }}",
         dtype.descr()
     );
-    // Prefix is magic (6) + version (2) + length (2 or 4); dict + padding + '\n' follow.
+    if let Some(d0) = shape.first() {
+        let digits = d0.to_string().len();
+        dict.extend(std::iter::repeat_n(' ', 21usize.saturating_sub(digits)));
+    }
+    // Header length (dict + padding + '\n') after a prefix of magic (6), version (2) and
+    // length field (2 or 4 bytes).
     let padded = |prefix: usize| {
-        let unpadded = prefix + dict.len() + 1;
-        unpadded.div_ceil(64) * 64 - prefix
+        let unpadded = dict.len() + 1;
+        unpadded + 64 - (prefix + unpadded) % 64
     };
     let (version, len_size) = if padded(10) <= usize::from(u16::MAX) {
         (1u8, 2usize)
