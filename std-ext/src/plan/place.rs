@@ -33,11 +33,15 @@ pub fn plan(buffers: &[Buffer], align: usize) -> Result<Plan, PlanError> {
     let head = chain_heads(buffers);
     let mut groups: Vec<Group> = Vec::new();
     let mut group_of = vec![0usize; buffers.len()];
+    let mut group_of_head: Vec<Option<usize>> = vec![None; buffers.len()];
     for (i, b) in buffers.iter().enumerate() {
         let h = head.get(i).copied().unwrap_or(i);
-        let gi = match groups.iter().position(|g| g.head == h) {
+        let gi = match group_of_head.get(h).copied().flatten() {
             Some(gi) => gi,
             None => {
+                if let Some(slot) = group_of_head.get_mut(h) {
+                    *slot = Some(groups.len());
+                }
                 groups.push(Group {
                     head: h,
                     size: 0,
