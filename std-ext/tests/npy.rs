@@ -366,3 +366,22 @@ fn reads_mnist_cnn_images_from_the_data_dir() {
     let logits = read_npy(&dir.join("onnx/mnist-cnn/t10k_first100_logits.npy")).unwrap();
     assert_eq!(logits.shape, vec![100, 10]);
 }
+
+proptest::proptest! {
+    /// Random byte edits and truncations of a valid file give a value or an error, never a
+    /// panic.
+    #[test]
+    fn mutated_files_never_panic(
+        edits in proptest::collection::vec((0usize..200, proptest::num::u8::ANY), 1..6),
+        cut in 0usize..200,
+    ) {
+        let mut b = good();
+        for (at, byte) in edits {
+            if let Some(slot) = b.get_mut(at) {
+                *slot = byte;
+            }
+        }
+        b.truncate(cut.max(100));
+        let _ = read_npy_bytes(&b);
+    }
+}

@@ -74,7 +74,7 @@ pub(super) fn parse(bytes: &[u8], path: &Path) -> Result<IdxU8, DataError> {
         got: bytes.len(),
     };
     let magic = be_u32(bytes, 0).ok_or_else(|| truncated(4))?;
-    let ndim = (magic & 0xff) as usize;
+    let ndim = usize::from(magic.to_be_bytes()[3]);
     if magic >> 8 != 0x08 || ndim == 0 {
         // Report the magic a caller most likely meant: same dimension count, byte type.
         return Err(DataError::BadMagic {
@@ -85,12 +85,16 @@ pub(super) fn parse(bytes: &[u8], path: &Path) -> Result<IdxU8, DataError> {
     }
     let header = 4 + 4 * ndim;
     let dims = (0..ndim)
-        .map(|k| be_u32(bytes, 4 + 4 * k).map(|d| d as usize))
-        .collect::<Option<Vec<usize>>>()
+        .map(|k| be_u32(bytes, 4 + 4 * k))
+        .collect::<Option<Vec<u32>>>()
         .ok_or_else(|| truncated(header))?;
     let overflow = || DataError::Overflow {
         path: path.to_path_buf(),
     };
+    let dims = dims
+        .into_iter()
+        .map(|d| usize::try_from(d).map_err(|_| overflow()))
+        .collect::<Result<Vec<usize>, DataError>>()?;
     let count = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
@@ -170,5 +174,26 @@ mod tests {
             huge.extend_from_slice(&[0xff; 4]);
         }
         assert!(matches!(parse(&huge, p()), Err(DataError::Overflow { .. })));
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary bytes after a plausible magic give a value or an error, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            ndim in 0u8..5,
+            rest in prop::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let mut bytes = vec![0, 0, 8, ndim];
+            bytes.extend_from_slice(&rest);
+            if let Ok(idx) = parse(&bytes, Path::new("x")) {
+                prop_assert_eq!(idx.data.len(), idx.dims.iter().product::<usize>());
+            }
+        }
     }
 }

@@ -228,10 +228,12 @@ impl Parser<'_> {
             Some(q @ ('\'' | '"')) => q,
             _ => return Err(bad("expected a quoted string")),
         };
-        let body = &self.rest[1..];
-        let end = body.find(quote).ok_or_else(|| bad("unterminated string"))?;
-        let s = body[..end].to_string();
-        self.rest = &body[end + 1..];
+        let body = self.rest.get(quote.len_utf8()..).unwrap_or_default();
+        let (s, rest) = body
+            .split_once(quote)
+            .ok_or_else(|| bad("unterminated string"))?;
+        let s = s.to_string();
+        self.rest = rest;
         Ok(s)
     }
 
@@ -275,10 +277,12 @@ impl Parser<'_> {
         if digits == 0 {
             return Err(bad("expected a dimension (non-negative integer)"));
         }
-        let n = self.rest[..digits]
-            .parse::<usize>()
-            .map_err(|_| NpyError::Overflow)?;
-        self.rest = &self.rest[digits..];
+        let (number, rest) = self
+            .rest
+            .split_at_checked(digits)
+            .ok_or_else(|| bad("expected a dimension (non-negative integer)"))?;
+        let n = number.parse::<usize>().map_err(|_| NpyError::Overflow)?;
+        self.rest = rest;
         if let Some(rest) = self.rest.strip_prefix('L') {
             self.rest = rest;
         }
