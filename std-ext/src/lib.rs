@@ -8,10 +8,21 @@
 //! - [`npy`]: NumPy `.npy` read and write.
 //! - [`data`]: the reference data directory and the MNIST / Fashion-MNIST IDX loaders.
 //! - [`plan`]: the greedy arena planner that places activation tensors at conversion time.
+//! - [`export`]: nn modules and graphs to `.born` files with that plan; aligned file loading.
+//! - [`quantize`]: post-training int8 quantization with calibration (TFLite's int8 scheme).
+//! - [`pool`]: one model, many threads, an arena per concurrent inference.
+//! - the `born` command-line tool: `inspect`, `run`, `quantize`, `bench`.
 #![deny(missing_docs)]
 
 pub use born_core as core;
 
 pub mod data;
+pub mod error;
+pub mod export;
 pub mod npy;
 pub mod plan;
+pub mod pool;
+pub mod quantize;
+
+pub use error::{Error, Result};
+pub use pool::Pool;

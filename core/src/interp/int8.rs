@@ -1,18 +1,154 @@
-//! The int8 ops.
+//! The int8 ops: quantization parameters come from the tensors' records, requantization
+//! tables from constants (all checked at load).
 
-use super::operands::Operands;
+use super::operands::{misaligned, Operands};
 use crate::error::{Error, Result};
-use crate::model::{Model, OpDef};
+use crate::kernels::int8::{self, AddParams, ConvParams, FcParams, SoftmaxParams};
+use crate::model::format::QAddAttrs;
+use crate::model::ops::{conv_params, pool_params};
+use crate::model::{Model, Op, OpDef, Quant, TensorDef};
+use crate::quant;
+use crate::shape::Shape;
 
-/// i32 scratch elements an int8 op needs.
-pub(super) fn scratch_elems(_model: &Model<'_>, _def: &OpDef) -> Result<usize> {
-    Ok(0)
+fn per_tensor(t: &TensorDef<'_>) -> Result<(f32, i32)> {
+    match t.quant {
+        Quant::PerTensor { scale, zero_point } => Ok((scale, zero_point)),
+        _ => Err(Error::InvalidArgument {
+            op: "interpreter",
+            what: "int8 tensor without per-tensor quantization",
+        }),
+    }
 }
 
-/// Runs an int8 op.
-pub(super) fn run(_def: &OpDef, _o: &mut Operands<'_, '_>, _scratch: &mut [u8]) -> Result<()> {
-    Err(Error::InvalidArgument {
-        op: "interpreter",
-        what: "int8 op",
-    })
+fn nchw(s: &Shape) -> Result<[usize; 4]> {
+    match *s.dims() {
+        [n, c, h, w] => Ok([n, c, h, w]),
+        _ => Err(misaligned()),
+    }
+}
+
+/// i32 scratch elements an int8 op needs on this CPU.
+pub(super) fn scratch_elems(model: &Model<'_>, def: &OpDef) -> Result<usize> {
+    let Op::QConv2d { conv, .. } = def.op else {
+        return Ok(0);
+    };
+    let shape = |k: usize| -> Result<[usize; 4]> {
+        let id = def.inputs().get(k).copied().unwrap_or(0) as usize;
+        nchw(&model.shape(&model.tensor(id)?))
+    };
+    let p = ConvParams {
+        conv: conv_params(&conv),
+        input_zero_point: 0,
+        output_zero_point: 0,
+        act_min: -128,
+        act_max: 127,
+    };
+    p.scratch_len(shape(0)?, shape(1)?)
+}
+
+/// Bias, multipliers and shifts of a weighted int8 op (bias is input 2 when present).
+fn tables<'x>(o: &Operands<'x, '_>) -> Result<(Option<&'x [i32]>, &'x [i32], &'x [i32])> {
+    let n = o.n;
+    let bias = if n == 5 { Some(o.input(2)?.data()?) } else { None };
+    Ok((bias, o.input(n - 2)?.data()?, o.input(n - 1)?.data()?))
+}
+
+fn add_params(a: &QAddAttrs, zp1: i32, zp2: i32, zpo: i32) -> AddParams {
+    AddParams {
+        input1_offset: -zp1,
+        input2_offset: -zp2,
+        output_offset: zpo,
+        left_shift: a.left_shift,
+        input1_multiplier: a.input1_multiplier,
+        input1_shift: a.input1_shift,
+        input2_multiplier: a.input2_multiplier,
+        input2_shift: a.input2_shift,
+        output_multiplier: a.output_multiplier,
+        output_shift: a.output_shift,
+        act_min: a.act_min,
+        act_max: a.act_max,
+    }
+}
+
+/// Runs an int8 op (or quantize/dequantize).
+pub(super) fn run(def: &OpDef, o: &mut Operands<'_, '_>, scratch: &mut [u8]) -> Result<()> {
+    let x = o.input(0)?;
+    match def.op {
+        Op::Quantize => {
+            let (s, zp) = per_tensor(&o.out_def)?;
+            quant::quantize(x.data()?, s, zp, o.out()?)
+        }
+        Op::Dequantize => {
+            let (s, zp) = per_tensor(&x.def)?;
+            quant::dequantize(x.data()?, s, zp, o.out()?)
+        }
+        Op::QFullyConnected { act_min, act_max } => {
+            let w = o.input(1)?;
+            let (bias, mult, shift) = tables(o)?;
+            let k = x.shape.dims().last().copied().unwrap_or(1).max(1);
+            let p = FcParams {
+                batch: x.shape.numel() / k,
+                in_features: k,
+                out_features: w.shape.dims().first().copied().unwrap_or(0),
+                input_zero_point: per_tensor(&x.def)?.1,
+                output_zero_point: per_tensor(&o.out_def)?.1,
+                act_min,
+                act_max,
+            };
+            int8::fully_connected(&p, x.data()?, w.data()?, bias, mult, shift, o.out()?)
+        }
+        Op::QConv2d {
+            conv,
+            act_min,
+            act_max,
+        } => {
+            let w = o.input(1)?;
+            let (bias, mult, shift) = tables(o)?;
+            let p = ConvParams {
+                conv: conv_params(&conv),
+                input_zero_point: per_tensor(&x.def)?.1,
+                output_zero_point: per_tensor(&o.out_def)?.1,
+                act_min,
+                act_max,
+            };
+            let (xs, ws) = (nchw(&x.shape)?, nchw(&w.shape)?);
+            let need = p.scratch_len(xs, ws)?;
+            let bytes = scratch.get_mut(..need * 4).ok_or(misaligned())?;
+            let s: &mut [i32] = bytemuck::try_cast_slice_mut(bytes).map_err(|_| misaligned())?;
+            int8::conv2d(&p, x.data()?, xs, w.data()?, ws, bias, mult, shift, o.out()?, s)
+        }
+        Op::QMaxPool2d(a) => {
+            int8::max_pool2d(&pool_params(&a), x.data()?, nchw(&x.shape)?, o.out()?)
+        }
+        Op::QAvgPool2d(a) => {
+            int8::avg_pool2d(&pool_params(&a), x.data()?, nchw(&x.shape)?, o.out()?)
+        }
+        Op::QAdd(a) => {
+            let y = o.input(1)?;
+            let p = add_params(
+                &a,
+                per_tensor(&x.def)?.1,
+                per_tensor(&y.def)?.1,
+                per_tensor(&o.out_def)?.1,
+            );
+            int8::add(&p, x.data()?, y.data()?, o.out()?)
+        }
+        Op::QSoftmax {
+            beta_multiplier,
+            beta_left_shift,
+            diff_min,
+        } => {
+            let p = SoftmaxParams {
+                input_beta_multiplier: beta_multiplier,
+                input_beta_left_shift: beta_left_shift,
+                diff_min,
+            };
+            let cols = x.shape.dims().last().copied().unwrap_or(1).max(1);
+            int8::softmax(&p, x.data()?, x.shape.numel() / cols, cols, o.out()?)
+        }
+        _ => Err(Error::InvalidArgument {
+            op: "interpreter",
+            what: "op has no kernel",
+        }),
+    }
 }

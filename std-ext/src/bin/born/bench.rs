@@ -1,0 +1,90 @@
+//! `born bench`: latency percentiles and throughput of `invoke`.
+
+use crate::io;
+use anyhow::{bail, Result};
+use born_std::Pool;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The `p`-th percentile of sorted `v`.
+fn pct(v: &[Duration], p: f64) -> Duration {
+    let i = ((v.len() as f64 - 1.0) * p / 100.0).round() as usize;
+    v.get(i).copied().unwrap_or_default()
+}
+
+pub fn run(path: &Path, threads: usize, iters: usize, warmup: usize) -> Result<()> {
+    if threads == 0 || iters == 0 {
+        bail!("--threads and --iters must be at least 1");
+    }
+    let bytes = io::read(path)?;
+    let m = io::load(&bytes, path)?;
+    let pool = Pool::new(&m)?;
+    let bar = io::progress(threads * iters, "bench");
+    let barrier = std::sync::Barrier::new(threads);
+    type Timed = (Vec<Duration>, Instant, Instant);
+    let per_thread: Vec<born_std::core::Result<Timed>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    pool.run(|it| {
+                        for _ in 0..warmup {
+                            it.invoke()?;
+                        }
+                        let mut lat = Vec::with_capacity(iters);
+                        barrier.wait();
+                        let begin = Instant::now();
+                        for _ in 0..iters {
+                            let t = Instant::now();
+                            it.invoke()?;
+                            lat.push(t.elapsed());
+                            bar.inc(1);
+                        }
+                        Ok((lat, begin, Instant::now()))
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(r) => r,
+                Err(_) => Err(born_std::core::Error::InvalidArgument {
+                    op: "bench",
+                    what: "a benchmark thread panicked",
+                }),
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    let mut all = Vec::new();
+    let (mut first, mut last): (Option<Instant>, Option<Instant>) = (None, None);
+    for r in per_thread {
+        let (lat, b, e) = r?;
+        all.extend(lat);
+        first = Some(first.map_or(b, |f| f.min(b)));
+        last = Some(last.map_or(e, |l| l.max(e)));
+    }
+    let wall = match (first, last) {
+        (Some(f), Some(l)) => l - f,
+        _ => Duration::ZERO,
+    };
+    all.sort();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "{}: {threads} thread(s) x {iters} inferences (+{warmup} warm-up each)",
+        path.display()
+    );
+    println!(
+        "latency   p50 {:.1} us   p90 {:.1} us   p99 {:.1} us   min {:.1} us",
+        us(pct(&all, 50.0)),
+        us(pct(&all, 90.0)),
+        us(pct(&all, 99.0)),
+        us(all.first().copied().unwrap_or_default())
+    );
+    println!(
+        "throughput {:.0} inferences/s (timed phase {:.3} s)",
+        all.len() as f64 / wall.as_secs_f64().max(1e-9),
+        wall.as_secs_f64()
+    );
+    Ok(())
+}

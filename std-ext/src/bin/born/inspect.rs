@@ -1,0 +1,73 @@
+//! `born inspect`.
+
+use crate::io;
+use anyhow::Result;
+use born_std::core::model::ops::kind_name;
+use born_std::core::model::{Quant, Storage};
+use born_std::core::{DType, Interpreter};
+use std::path::Path;
+
+pub fn run(path: &Path) -> Result<()> {
+    let bytes = io::read(path)?;
+    let m = io::load(&bytes, path)?;
+    let meta = m.meta();
+    println!("model     {} (produced by {})", meta.name, meta.producer);
+    let mut params = [0usize; 4];
+    let mut const_bytes = 0usize;
+    for id in 0..m.n_tensors() {
+        let t = m.tensor(id)?;
+        if let Storage::Const { len, .. } = t.storage {
+            const_bytes += len as usize;
+            let slot = match t.dtype {
+                DType::F32 => 0,
+                DType::I8 => 1,
+                DType::U8 => 2,
+                DType::I32 => 3,
+            };
+            params[slot] += m.shape(&t).numel();
+        }
+        if let Quant::PerChannel { .. } = t.quant {
+            const_bytes += m.channel_scales(&t).len();
+        }
+    }
+    let file = bytes.len();
+    println!(
+        "file      {file} bytes: weights {const_bytes} bytes, format overhead {} bytes ({:.2}%)",
+        file - const_bytes.min(file),
+        100.0 * (file - const_bytes.min(file)) as f64 / file as f64
+    );
+    println!(
+        "params    {} (f32 {}, int8 {}, uint8 {}, int32 {})",
+        params.iter().sum::<usize>(),
+        params[0],
+        params[1],
+        params[2],
+        params[3]
+    );
+    println!(
+        "arena     planned {} bytes (no reuse: {} bytes), kernel scratch {} bytes on this CPU; \
+         Interpreter::arena_len = {} bytes",
+        m.arena_len(),
+        meta.naive_arena_len,
+        Interpreter::scratch_len(&m)?,
+        Interpreter::arena_len(&m)?
+    );
+    for (what, ids) in [("input ", m.inputs()), ("output", m.outputs())] {
+        for (k, &id) in ids.iter().enumerate() {
+            println!("{what} {k}  {}", io::describe(&m, &m.tensor(id as usize)?));
+        }
+    }
+    println!("ops       {}", m.n_ops());
+    for i in 0..m.n_ops() {
+        let op = m.op(i)?;
+        let ins: Vec<String> = op
+            .inputs()
+            .iter()
+            .map(|&t| m.tensor(t as usize).map(|t| io::describe(&m, &t)))
+            .collect::<born_std::core::Result<_>>()?;
+        let out = io::describe(&m, &m.tensor(op.output as usize)?);
+        println!("  {i:>3} {:<16} {} -> {out}", kind_name(&op.op), ins.join(", "));
+        println!("      {:?}", op.op);
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! `born quantize`.
+
+use crate::io;
+use anyhow::{bail, Context, Result};
+use born_std::core::model::graph::Graph;
+use born_std::quantize::{quantize, Method};
+use std::path::Path;
+
+pub fn run(path: &Path, calib: &Path, out: &Path, method: &str, percentile: f32) -> Result<()> {
+    let method = match method {
+        "minmax" => Method::MinMax,
+        "percentile" => Method::Percentile(percentile),
+        other => bail!("unknown --method {other} (minmax or percentile)"),
+    };
+    let bytes = io::read(path)?;
+    let m = io::load(&bytes, path)?;
+    let g = Graph::from_model(&m)?;
+    let input = *g.inputs.first().context("the model has no input")?;
+    let want = g.tensors[input].shape;
+    let a = born_std::npy::read_npy(calib)?;
+    let rest = want.dims().get(1..).unwrap_or(&[]);
+    if a.shape.get(1..) != Some(rest) {
+        bail!(
+            "calibration shape {:?} does not stack inputs of the model's shape {:?}",
+            a.shape,
+            want.dims()
+        );
+    }
+    let mut data = a.to_f32();
+    let per = want.numel();
+    data.truncate(data.len() / per * per);
+    if data.is_empty() {
+        bail!("calibration data holds fewer rows than one model input");
+    }
+    let bar = io::progress(data.len() / per, "calibrate");
+    let (q, report) = quantize(&g, &data, method, &mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    let (qbytes, plan) = born_std::export::encode_planned(&q)?;
+    born_std::export::write_model(out, &qbytes)?;
+    println!(
+        "quantized {} with {} inputs ({method:?}): {} int8 ops, {} f32/border ops",
+        path.display(),
+        report.samples,
+        report.int8_ops,
+        report.f32_ops
+    );
+    println!(
+        "wrote {}: {} bytes (f32 model {} bytes), arena {} bytes (no reuse: {})",
+        out.display(),
+        qbytes.len(),
+        bytes.len(),
+        plan.arena_len,
+        plan.naive_len
+    );
+    Ok(())
+}
