@@ -29,6 +29,8 @@ pub mod error;
 pub mod kernels;
 #[cfg(feature = "alloc")]
 pub mod nn;
+/// int8 quantization parameters and TFLite fixed-point requantization.
+pub mod quant;
 pub mod rng;
 pub mod shape;
 pub mod tensor;
