@@ -12,6 +12,7 @@ pub mod cpu;
 pub mod elementwise;
 pub mod gather;
 pub mod gemm;
+pub mod int8;
 pub mod math;
 pub mod norm;
 pub mod pool;

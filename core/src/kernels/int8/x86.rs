@@ -1,0 +1,44 @@
+//! AVX2 inner product: 16 int8 at a time widened to i16 (`_mm256_cvtepi8_epi16`), the input
+//! zero point subtracted in i16 (exact: `x - zp` is in `[-255, 255]`), and pairs of products
+//! summed into i32 lanes by `_mm256_madd_epi16` (exact: at most 2 * 255 * 128). Lane sums wrap
+//! like the scalar sum, so the result equals [`super::dot::dot_portable`] bit for bit.
+
+use core::arch::x86_64::*;
+
+/// AVX2 twin of [`super::dot::dot_portable`].
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn dot(x: &[i8], w: &[i8], zp: i32) -> i32 {
+    let n = x.len().min(w.len());
+    let (x, w) = (&x[..n], &w[..n]);
+    let xs = x.chunks_exact(32);
+    let ws = w.chunks_exact(32);
+    let (xt, wt) = (xs.remainder(), ws.remainder());
+    let mut lanes = [0i32; 8];
+    // SAFETY: each chunk holds 32 bytes, so both 16-byte loads at offsets 0 and 16 are in
+    // bounds; `lanes` holds 8 i32 for the store; the caller guarantees AVX2.
+    unsafe {
+        let zpv = _mm256_set1_epi16(zp as i16);
+        let mut acc0 = _mm256_setzero_si256();
+        let mut acc1 = _mm256_setzero_si256();
+        for (xc, wc) in xs.zip(ws) {
+            let xp = xc.as_ptr() as *const __m128i;
+            let wp = wc.as_ptr() as *const __m128i;
+            let x0 = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(xp)), zpv);
+            let x1 = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(xp.add(1))), zpv);
+            let w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp));
+            let w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(1)));
+            acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(x0, w0));
+            acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(x1, w1));
+        }
+        _mm256_storeu_si256(
+            lanes.as_mut_ptr() as *mut __m256i,
+            _mm256_add_epi32(acc0, acc1),
+        );
+    }
+    let mut acc = lanes.iter().fold(0i32, |a, &l| a.wrapping_add(l));
+    acc = acc.wrapping_add(super::dot::dot_portable(xt, wt, zp));
+    acc
+}
