@@ -2,10 +2,10 @@
 
 use crate::error::{Error, Result};
 use crate::plan::{self, Buffer};
+use born_core::backend::Backend;
 use born_core::model::format::ALIGN;
 use born_core::model::graph::{AlignedBytes, Graph};
 use born_core::nn::{self, Module};
-use born_core::backend::Backend;
 use std::path::Path;
 
 /// Arena sizes of a planned model.

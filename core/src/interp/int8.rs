@@ -46,10 +46,17 @@ pub(super) fn scratch_elems(model: &Model<'_>, def: &OpDef) -> Result<usize> {
     p.scratch_len(shape(0)?, shape(1)?)
 }
 
+/// Bias (if any), multipliers and shifts.
+type Tables<'x> = (Option<&'x [i32]>, &'x [i32], &'x [i32]);
+
 /// Bias, multipliers and shifts of a weighted int8 op (bias is input 2 when present).
-fn tables<'x>(o: &Operands<'x, '_>) -> Result<(Option<&'x [i32]>, &'x [i32], &'x [i32])> {
+fn tables<'x>(o: &Operands<'x, '_>) -> Result<Tables<'x>> {
     let n = o.n;
-    let bias = if n == 5 { Some(o.input(2)?.data()?) } else { None };
+    let bias = if n == 5 {
+        Some(o.input(2)?.data()?)
+    } else {
+        None
+    };
     Ok((bias, o.input(n - 2)?.data()?, o.input(n - 1)?.data()?))
 }
 
@@ -115,7 +122,18 @@ pub(super) fn run(def: &OpDef, o: &mut Operands<'_, '_>, scratch: &mut [u8]) -> 
             let need = p.scratch_len(xs, ws)?;
             let bytes = scratch.get_mut(..need * 4).ok_or(misaligned())?;
             let s: &mut [i32] = bytemuck::try_cast_slice_mut(bytes).map_err(|_| misaligned())?;
-            int8::conv2d(&p, x.data()?, xs, w.data()?, ws, bias, mult, shift, o.out()?, s)
+            int8::conv2d(
+                &p,
+                x.data()?,
+                xs,
+                w.data()?,
+                ws,
+                bias,
+                mult,
+                shift,
+                o.out()?,
+                s,
+            )
         }
         Op::QMaxPool2d(a) => {
             int8::max_pool2d(&pool_params(&a), x.data()?, nchw(&x.shape)?, o.out()?)

@@ -84,10 +84,10 @@ pub(super) fn check(
                 });
             }
         }
-        Op::QMaxPool2d(_) | Op::QAvgPool2d(_) => {
-            if per_tensor(i, 0, &get(0)?)? != per_tensor(i, n, out)? {
-                return Err(q("pooling keeps the input's scale and zero point"));
-            }
+        Op::QMaxPool2d(_) | Op::QAvgPool2d(_)
+            if per_tensor(i, 0, &get(0)?)? != per_tensor(i, n, out)? =>
+        {
+            return Err(q("pooling keeps the input's scale and zero point"));
         }
         Op::QAdd(_) => {
             per_tensor(i, 0, &get(0)?)?;

@@ -53,7 +53,11 @@ pub fn ranges(
         .collect();
     let mut stats: Vec<Option<Stat>> = vec![None; g.tensors.len()];
     let batches = samples.len() / per;
-    let passes = if matches!(method, Method::MinMax) { 1 } else { 2 };
+    let passes = if matches!(method, Method::MinMax) {
+        1
+    } else {
+        2
+    };
     for pass in 0..passes {
         for (b, chunk) in samples.chunks_exact(per).enumerate() {
             it.input_mut::<f32>(0)?.copy_from_slice(chunk);

@@ -61,7 +61,10 @@ pub fn quantize(
     let per = g.tensors[g.inputs[0]].shape.numel().max(1);
     let mut r = Rewriter {
         src: g,
-        dst: Graph::new(&g.name, concat!("born-std ", env!("CARGO_PKG_VERSION"), " quantize")),
+        dst: Graph::new(
+            &g.name,
+            concat!("born-std ", env!("CARGO_PKG_VERSION"), " quantize"),
+        ),
         f: vec![None; g.tensors.len()],
         q: vec![None; g.tensors.len()],
         params: vec![None; g.tensors.len()],
@@ -121,7 +124,10 @@ impl Rewriter<'_> {
             return Ok(p);
         }
         let (lo, hi) = self.ranges.get(t).copied().flatten().ok_or_else(|| {
-            Error::Invalid(format!("tensor {} was not calibrated", self.src.tensors[t].name))
+            Error::Invalid(format!(
+                "tensor {} was not calibrated",
+                self.src.tensors[t].name
+            ))
         })?;
         let p = QuantParams::from_min_max(lo, hi)?;
         self.params[t] = Some(p);
@@ -142,7 +148,9 @@ impl Rewriter<'_> {
         }
         let p = self.params_of(t)?;
         let x = self.as_f(t)?;
-        let id = self.dst.add_op(Op::Quantize, &[x], &self.name(t, "_q"), None)?;
+        let id = self
+            .dst
+            .add_op(Op::Quantize, &[x], &self.name(t, "_q"), None)?;
         self.set_quant(id, p);
         self.report.f32_ops += 1;
         self.q[t] = Some(id);
@@ -158,9 +166,11 @@ impl Rewriter<'_> {
             self.dst.tensors.push(self.src.tensors[t].clone());
             self.dst.tensors.len() - 1
         } else {
-            let q = self.q[t].ok_or_else(|| Error::Invalid("tensor read before it is written".into()))?;
+            let q = self.q[t]
+                .ok_or_else(|| Error::Invalid("tensor read before it is written".into()))?;
             self.report.f32_ops += 1;
-            self.dst.add_op(Op::Dequantize, &[q], &self.name(t, ""), None)?
+            self.dst
+                .add_op(Op::Dequantize, &[q], &self.name(t, ""), None)?
         };
         self.f[t] = Some(id);
         Ok(id)
@@ -168,9 +178,14 @@ impl Rewriter<'_> {
 
     /// Re-adds `op` in f32.
     fn fallback(&mut self, op: Op, inputs: &[usize], out: usize) -> Result<()> {
-        let ins = inputs.iter().map(|&i| self.as_f(i)).collect::<Result<Vec<_>>>()?;
+        let ins = inputs
+            .iter()
+            .map(|&i| self.as_f(i))
+            .collect::<Result<Vec<_>>>()?;
         let target = self.src.tensors[out].shape;
-        let id = self.dst.add_op(op, &ins, &self.name(out, ""), Some(target.dims()))?;
+        let id = self
+            .dst
+            .add_op(op, &ins, &self.name(out, ""), Some(target.dims()))?;
         self.f[out] = Some(id);
         self.report.f32_ops += 1;
         Ok(())
@@ -188,9 +203,12 @@ impl Rewriter<'_> {
             let p = this.params_of(inputs[0])?;
             this.params[out] = Some(p);
             let target = src.tensors[out].shape;
-            let id = this.dst.add_op(qop, &[x], &this.name(out, "_q"), Some(target.dims()))?;
+            let id = this
+                .dst
+                .add_op(qop, &[x], &this.name(out, "_q"), Some(target.dims()))?;
             this.set_quant(id, p);
             this.q[out] = Some(id);
+            this.report.int8_ops += 1;
             Ok(true)
         };
         match op {
@@ -235,8 +253,14 @@ impl Rewriter<'_> {
                     self.params_of(out)?,
                 );
                 let ap = AddParams::new(
-                    pa.scale, pa.zero_point, pb.scale, pb.zero_point, po.scale, po.zero_point,
-                    -128, 127,
+                    pa.scale,
+                    pa.zero_point,
+                    pb.scale,
+                    pb.zero_point,
+                    po.scale,
+                    po.zero_point,
+                    -128,
+                    127,
                 )?;
                 let qop = Op::QAdd(QAddAttrs {
                     left_shift: ap.left_shift,
@@ -279,7 +303,11 @@ impl Rewriter<'_> {
         let per = wf.len() / channels;
         let mut wq = vec![0i8; wf.len()];
         let mut scales = Vec::with_capacity(channels);
-        for (c, (row, qrow)) in wf.chunks(per.max(1)).zip(wq.chunks_mut(per.max(1))).enumerate() {
+        for (c, (row, qrow)) in wf
+            .chunks(per.max(1))
+            .zip(wq.chunks_mut(per.max(1)))
+            .enumerate()
+        {
             let max_abs = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             let s = QuantParams::symmetric(max_abs).scale;
             for (q, v) in qrow.iter_mut().zip(row) {
@@ -297,7 +325,9 @@ impl Rewriter<'_> {
             shift.push(s);
         }
         let wname = &w.name;
-        let wid = self.dst.add_const(&format!("{wname}_q"), w.shape.dims(), &wq)?;
+        let wid = self
+            .dst
+            .add_const(&format!("{wname}_q"), w.shape.dims(), &wq)?;
         self.dst.tensors[wid].quant = QuantSpec::PerChannel {
             axis: 0,
             scales: scales.clone(),
@@ -312,10 +342,19 @@ impl Rewriter<'_> {
                     q.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
                 })
                 .collect();
-            ins.push(self.dst.add_const(&format!("{wname}_bias_q"), &[channels], &bq)?);
+            ins.push(
+                self.dst
+                    .add_const(&format!("{wname}_bias_q"), &[channels], &bq)?,
+            );
         }
-        ins.push(self.dst.add_const(&format!("{wname}_multiplier"), &[channels], &mult)?);
-        ins.push(self.dst.add_const(&format!("{wname}_shift"), &[channels], &shift)?);
+        ins.push(
+            self.dst
+                .add_const(&format!("{wname}_multiplier"), &[channels], &mult)?,
+        );
+        ins.push(
+            self.dst
+                .add_const(&format!("{wname}_shift"), &[channels], &shift)?,
+        );
         let (act_min, act_max) = clamp_of(act, po);
         let qop = match op {
             Op::Conv2d { conv, .. } => Op::QConv2d {
@@ -334,7 +373,8 @@ impl Rewriter<'_> {
 
 /// Output clamp of a fused activation in the output's quantized domain.
 fn clamp_of(act: FusedAct, p: QuantParams) -> (i8, i8) {
-    let q = |v: f32| ((v / p.scale).round() as i64 + i64::from(p.zero_point)).clamp(-128, 127) as i8;
+    let q =
+        |v: f32| ((v / p.scale).round() as i64 + i64::from(p.zero_point)).clamp(-128, 127) as i8;
     match act {
         FusedAct::None => (-128, 127),
         FusedAct::Relu => (q(0.0), 127),

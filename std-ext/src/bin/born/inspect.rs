@@ -66,7 +66,11 @@ pub fn run(path: &Path) -> Result<()> {
             .map(|&t| m.tensor(t as usize).map(|t| io::describe(&m, &t)))
             .collect::<born_std::core::Result<_>>()?;
         let out = io::describe(&m, &m.tensor(op.output as usize)?);
-        println!("  {i:>3} {:<16} {} -> {out}", kind_name(&op.op), ins.join(", "));
+        println!(
+            "  {i:>3} {:<16} {} -> {out}",
+            kind_name(&op.op),
+            ins.join(", ")
+        );
         println!("      {:?}", op.op);
     }
     Ok(())

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "born", version, about = "Inspect, run, quantize and benchmark .born models")]
+#[command(
+    name = "born",
+    version,
+    about = "Inspect, run, quantize and benchmark .born models"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -32,7 +32,10 @@ fn to_bytes(a: &NpyArray, dtype: DType) -> Result<Vec<u8>> {
             .collect(),
         (DType::I8, NpyData::I8(v)) => v.iter().map(|&x| x as u8).collect(),
         (DType::U8, NpyData::U8(v)) => v.clone(),
-        (want, _) => bail!("input needs {want:?} data, the file holds {}", a.data.descr()),
+        (want, _) => bail!(
+            "input needs {want:?} data, the file holds {}",
+            a.data.descr()
+        ),
     })
 }
 
@@ -50,7 +53,11 @@ fn feed(m: &Model<'_>, t: &TensorDef<'_>, a: &NpyArray) -> Result<Feed> {
         });
     }
     let (Some((&b, rest)), Some((&n, arest))) = (dims.split_first(), a.shape.split_first()) else {
-        bail!("input {}: shape {:?} does not match the model's {dims:?}", t.name, a.shape);
+        bail!(
+            "input {}: shape {:?} does not match the model's {dims:?}",
+            t.name,
+            a.shape
+        );
     };
     if rest != arest || b == 0 {
         bail!(
@@ -79,14 +86,21 @@ fn output_paths(outputs: &[PathBuf], n: usize) -> Result<Vec<PathBuf>> {
             .map(|k| PathBuf::from(format!("{}.{k}.npy", stem.display())))
             .collect());
     }
-    bail!("{} --output paths given, the model has {n} outputs", outputs.len())
+    bail!(
+        "{} --output paths given, the model has {n} outputs",
+        outputs.len()
+    )
 }
 
 pub fn run(path: &Path, inputs: &[String], outputs: &[PathBuf], threads: usize) -> Result<()> {
     let bytes = io::read(path)?;
     let m = io::load(&bytes, path)?;
     if inputs.len() != m.inputs().len() {
-        bail!("{} --input given, the model has {} inputs", inputs.len(), m.inputs().len());
+        bail!(
+            "{} --input given, the model has {} inputs",
+            inputs.len(),
+            m.inputs().len()
+        );
     }
     let mut feeds: Vec<Option<Feed>> = (0..m.inputs().len()).map(|_| None).collect();
     for (pos, spec) in inputs.iter().enumerate() {
@@ -120,19 +134,23 @@ pub fn run(path: &Path, inputs: &[String], outputs: &[PathBuf], threads: usize) 
         .iter()
         .map(|&id| m.tensor(id as usize))
         .collect::<born_std::core::Result<_>>()?;
-    let out_chunk: Vec<usize> = out_defs.iter().map(|t| m.shape(t).numel() * t.dtype.size()).collect();
+    let out_chunk: Vec<usize> = out_defs
+        .iter()
+        .map(|t| m.shape(t).numel() * t.dtype.size())
+        .collect();
     let mut results: Vec<Vec<u8>> = out_chunk.iter().map(|&c| vec![0u8; c * chunks]).collect();
-    let run_chunk = |c: usize, it: &mut Interpreter<'_, '_>| -> born_std::core::Result<Vec<Vec<u8>>> {
-        for (k, f) in feeds.iter().enumerate() {
-            let dst = input_bytes(it, k)?;
-            let start = c * f.chunk;
-            let end = (start + f.chunk).min(f.bytes.len());
-            dst.fill(0);
-            dst[..end - start].copy_from_slice(&f.bytes[start..end]);
-        }
-        it.invoke()?;
-        (0..n_out).map(|k| output_bytes(it, k)).collect()
-    };
+    let run_chunk =
+        |c: usize, it: &mut Interpreter<'_, '_>| -> born_std::core::Result<Vec<Vec<u8>>> {
+            for (k, f) in feeds.iter().enumerate() {
+                let dst = input_bytes(it, k)?;
+                let start = c * f.chunk;
+                let end = (start + f.chunk).min(f.bytes.len());
+                dst.fill(0);
+                dst[..end - start].copy_from_slice(&f.bytes[start..end]);
+            }
+            it.invoke()?;
+            (0..n_out).map(|k| output_bytes(it, k)).collect()
+        };
     let bar = io::progress(chunks, "run");
     let threads = threads.clamp(1, chunks.max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -158,7 +176,12 @@ pub fn run(path: &Path, inputs: &[String], outputs: &[PathBuf], threads: usize) 
             results[k][c * out_chunk[k]..(c + 1) * out_chunk[k]].copy_from_slice(&o);
         }
     }
-    let b_in = m.shape(&m.tensor(m.inputs()[0] as usize)?).dims().first().copied().unwrap_or(1);
+    let b_in = m
+        .shape(&m.tensor(m.inputs()[0] as usize)?)
+        .dims()
+        .first()
+        .copied()
+        .unwrap_or(1);
     for (k, t) in out_defs.iter().enumerate() {
         let mut dims = m.shape(t).dims().to_vec();
         let b = dims.first().copied().unwrap_or(1).max(1);
@@ -175,11 +198,14 @@ pub fn run(path: &Path, inputs: &[String], outputs: &[PathBuf], threads: usize) 
 }
 
 /// Input `k` as raw bytes whatever its element type.
-fn input_bytes<'x>(it: &'x mut Interpreter<'_, '_>, k: usize) -> born_std::core::Result<&'x mut [u8]> {
+fn input_bytes<'x>(
+    it: &'x mut Interpreter<'_, '_>,
+    k: usize,
+) -> born_std::core::Result<&'x mut [u8]> {
     match it.input_def(k)?.dtype {
-        DType::F32 => it.input_mut::<f32>(k).map(|v| bytemuck_bytes_mut(v)),
-        DType::I32 => it.input_mut::<i32>(k).map(|v| bytemuck_bytes_mut(v)),
-        DType::I8 => it.input_mut::<i8>(k).map(|v| bytemuck_bytes_mut(v)),
+        DType::F32 => it.input_mut::<f32>(k).map(bytemuck_bytes_mut),
+        DType::I32 => it.input_mut::<i32>(k).map(bytemuck_bytes_mut),
+        DType::I8 => it.input_mut::<i8>(k).map(bytemuck_bytes_mut),
         DType::U8 => it.input_mut::<u8>(k),
     }
 }
@@ -201,11 +227,15 @@ fn write_output(path: &Path, dims: &[usize], dtype: DType, data: &[u8]) -> Resul
     let words = |n: usize| data.chunks_exact(n);
     match dtype {
         DType::F32 => {
-            let v: Vec<f32> = words(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let v: Vec<f32> = words(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
             npy::write_npy_f32(path, dims, &v)?
         }
         DType::I32 => {
-            let v: Vec<i32> = words(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let v: Vec<i32> = words(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
             npy::write_npy_i32(path, dims, &v)?
         }
         DType::I8 => {
