@@ -217,12 +217,13 @@ impl Rewriter<'_> {
                 let Some(wf) = f32s(w) else { return Ok(false) };
                 let bias = match inputs.get(2) {
                     Some(&b) => match f32s(&src.tensors[b]) {
-                        Some(v) => Some(v),
+                        Some(v) => Some((v, src.tensors[b].name.as_str())),
                         None => return Ok(false),
                     },
                     None => None,
                 };
-                self.weighted(op, act, inputs[0], &wf, w, bias.as_deref(), out)?;
+                let bias = bias.as_ref().map(|(v, n)| (v.as_slice(), *n));
+                self.weighted(op, act, inputs[0], &wf, w, bias, out)?;
             }
             Op::MaxPool2d(a) => return same(self, Op::QMaxPool2d(a)),
             Op::AvgPool2d(a) => return same(self, Op::QAvgPool2d(a)),
@@ -293,7 +294,7 @@ impl Rewriter<'_> {
         x: usize,
         wf: &[f32],
         w: &TensorSpec,
-        bias: Option<&[f32]>,
+        bias: Option<(&[f32], &str)>,
         out: usize,
     ) -> Result<()> {
         let xq = self.as_q(x)?;
@@ -314,7 +315,6 @@ impl Rewriter<'_> {
                 *q = (v / s).round().clamp(-127.0, 127.0) as i8;
             }
             scales.push(s);
-            let _ = c;
         }
         let mut mult = Vec::with_capacity(channels);
         let mut shift = Vec::with_capacity(channels);
@@ -333,7 +333,7 @@ impl Rewriter<'_> {
             scales: scales.clone(),
         };
         let mut ins = vec![xq, wid];
-        if let Some(b) = bias {
+        if let Some((b, bname)) = bias {
             let bq: Vec<i32> = b
                 .iter()
                 .zip(&scales)
