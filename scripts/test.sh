@@ -14,9 +14,9 @@ step "toolchain: components and targets"
 rustup component add rustfmt clippy >/dev/null
 rustup target add "${NO_STD_TARGETS[@]}" >/dev/null
 
-step "python: NumPy for the reference fixtures"
-if ! python3 -c 'import numpy' 2>/dev/null; then
-  python3 -m pip install --quiet numpy
+step "python: NumPy for the reference fixtures, onnx to read the trained MNIST CNN"
+if ! python3 -c 'import numpy, onnx' 2>/dev/null; then
+  python3 -m pip install --quiet numpy onnx
 fi
 
 step "fixtures: regenerate every NumPy reference from its script"
@@ -38,6 +38,11 @@ cargo test --workspace
 step "examples run"
 cargo run -q -p born-examples --example quickstart
 cargo run -q -p born-examples --example no_heap
+
+step "MNIST CNN: PyTorch weights -> nn modules -> .born -> int8; f32 vs int8 accuracy on t10k"
+DATA="${BORN_DATA:-../shared/data}"
+python3 scripts/mnist_cnn_weights.py "$DATA/onnx/mnist-cnn/model.onnx" target/mnist-cnn-weights
+BORN_DATA="$DATA" cargo run -q -p born-examples --example mnist_int8 -- target/mnist-cnn-weights target/mnist
 
 step "no_std builds of born-core (with and without alloc)"
 for t in "${NO_STD_TARGETS[@]}"; do
