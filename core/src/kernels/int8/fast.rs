@@ -132,6 +132,9 @@ fn fill_patch(g: &Geom, xg: &[i8], zp: i8, oy: usize, ox: usize, patch: &mut [i8
             if let Some(tail) = prow.get_mut(hi..) {
                 tail.fill(zp);
             }
+            if lo >= hi {
+                continue;
+            }
             if g.dw == 1 {
                 let ix = bx + lo - g.pl;
                 let src = xrow.get(ix..ix + (hi - lo)).ok_or(oob(CONV))?;
