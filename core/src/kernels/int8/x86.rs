@@ -5,7 +5,8 @@
 
 use core::arch::x86_64::*;
 
-/// AVX2 twin of [`super::dot::dot_portable`].
+/// AVX2 twin of [`super::dot::dot_portable`]: 32 bytes per step, then one 16-byte step,
+/// then scalar for the last (at most 15) elements.
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -16,9 +17,13 @@ pub(super) unsafe fn dot(x: &[i8], w: &[i8], zp: i32) -> i32 {
     let xs = x.chunks_exact(32);
     let ws = w.chunks_exact(32);
     let (xt, wt) = (xs.remainder(), ws.remainder());
+    let half = if xt.len() >= 16 { 16 } else { 0 };
+    let (xh, xt) = xt.split_at(half);
+    let (wh, wt) = wt.split_at(half);
     let mut lanes = [0i32; 8];
     // SAFETY: each chunk holds 32 bytes, so both 16-byte loads at offsets 0 and 16 are in
-    // bounds; `lanes` holds 8 i32 for the store; the caller guarantees AVX2.
+    // bounds; `xh` and `wh` hold 16 bytes when loaded; `lanes` holds 8 i32 for the store;
+    // the caller guarantees AVX2.
     unsafe {
         let zpv = _mm256_set1_epi16(zp as i16);
         let mut acc0 = _mm256_setzero_si256();
@@ -33,12 +38,17 @@ pub(super) unsafe fn dot(x: &[i8], w: &[i8], zp: i32) -> i32 {
             acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(x0, w0));
             acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(x1, w1));
         }
+        if half == 16 {
+            let x0 = _mm_loadu_si128(xh.as_ptr() as *const __m128i);
+            let w0 = _mm_loadu_si128(wh.as_ptr() as *const __m128i);
+            let x0 = _mm256_sub_epi16(_mm256_cvtepi8_epi16(x0), zpv);
+            acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(x0, _mm256_cvtepi8_epi16(w0)));
+        }
         _mm256_storeu_si256(
             lanes.as_mut_ptr() as *mut __m256i,
             _mm256_add_epi32(acc0, acc1),
         );
     }
-    let mut acc = lanes.iter().fold(0i32, |a, &l| a.wrapping_add(l));
-    acc = acc.wrapping_add(super::dot::dot_portable(xt, wt, zp));
-    acc
+    let acc = lanes.iter().fold(0i32, |a, &l| a.wrapping_add(l));
+    acc.wrapping_add(super::dot::dot_portable(xt, wt, zp))
 }
