@@ -2,17 +2,17 @@
 //! int8 quantization spec.
 //!
 //! A real value `r` is represented by an int8 `q` with `r = scale * (q - zero_point)`.
-//! Weights are symmetric per output channel (`zero_point == 0`, [`QuantParams::symmetric`]),
-//! activations asymmetric per tensor ([`QuantParams::from_min_max`]), biases `i32` with
+//! Weights are symmetric per output channel (`zero_point == 0`, [`QuantParams::symmetric`](crate::quant::QuantParams::symmetric)),
+//! activations asymmetric per tensor ([`QuantParams::from_min_max`](crate::quant::QuantParams::from_min_max)), biases `i32` with
 //! `scale = input_scale * weight_scale[c]` and zero point 0. A kernel's float rescaling
 //! factor (e.g. `input_scale * weight_scale / output_scale`) is turned once into a
-//! `(multiplier, shift)` pair by [`quantize_multiplier`] and applied to `i32` accumulators by
-//! [`multiply_by_quantized_multiplier`], exactly as TFLite's reference kernels do (gemmlowp's
+//! `(multiplier, shift)` pair by [`quantize_multiplier`](crate::quant::quantize_multiplier) and applied to `i32` accumulators by
+//! [`multiply_by_quantized_multiplier`](crate::quant::multiply_by_quantized_multiplier), exactly as TFLite's reference kernels do (gemmlowp's
 //! `SaturatingRoundingDoublingHighMul` then `RoundingDivideByPOT`; the classic double
 //! rounding, not TFLite's `TFLITE_SINGLE_ROUNDING` variant).
 //!
 //! Everything here is integer or `f32` arithmetic except the preparation-time functions
-//! ([`quantize_multiplier`], [`QuantParams::from_min_max`]), which use `f64` like TFLite.
+//! ([`quantize_multiplier`](crate::quant::quantize_multiplier), [`QuantParams::from_min_max`](crate::quant::QuantParams::from_min_max)), which use `f64` like TFLite.
 
 mod fixedpoint;
 

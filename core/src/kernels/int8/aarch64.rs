@@ -33,3 +33,45 @@ pub(super) fn dot(x: &[i8], w: &[i8], zp: i32) -> i32 {
     };
     acc.wrapping_add(super::dot::dot_portable(xt, wt, zp))
 }
+
+/// Four inner products of `x` with `w[0..4]` (each as long as `x`), sharing the widening of
+/// `x`; equal to four calls of [`super::dot::dot_portable`] bit for bit.
+pub(super) fn dot4(x: &[i8], w: [&[i8]; 4], zp: i32) -> [i32; 4] {
+    let n = x.len();
+    if w.iter().any(|r| r.len() != n) {
+        return w.map(|r| super::dot::dot_portable(x, r, zp));
+    }
+    let full = n - n % 16;
+    let mut sums = [0i32; 4];
+    // SAFETY: `i + 16 <= full <= n` for every load and every row of `w` has length `n`;
+    // NEON is part of the aarch64 base ISA; `zp` was validated to be in [-128, 127].
+    unsafe {
+        let zpv = vdup_n_s8(zp as i8);
+        let mut acc = [vdupq_n_s32(0); 4];
+        let mut i = 0;
+        while i < full {
+            let xv = vld1q_s8(x.as_ptr().add(i));
+            let xl = vsubl_s8(vget_low_s8(xv), zpv);
+            let xh = vsubl_s8(vget_high_s8(xv), zpv);
+            for (a, r) in acc.iter_mut().zip(w) {
+                let wv = vld1q_s8(r.as_ptr().add(i));
+                let wl = vmovl_s8(vget_low_s8(wv));
+                let wh = vmovl_s8(vget_high_s8(wv));
+                let mut s = vmlal_s16(*a, vget_low_s16(xl), vget_low_s16(wl));
+                s = vmlal_s16(s, vget_high_s16(xl), vget_high_s16(wl));
+                s = vmlal_s16(s, vget_low_s16(xh), vget_low_s16(wh));
+                *a = vmlal_s16(s, vget_high_s16(xh), vget_high_s16(wh));
+            }
+            i += 16;
+        }
+        for (s, a) in sums.iter_mut().zip(acc) {
+            *s = vaddvq_s32(a);
+        }
+    }
+    let xt = x.get(full..).unwrap_or(&[]);
+    for (s, r) in sums.iter_mut().zip(w) {
+        let tail = super::dot::dot_portable(xt, r.get(full..).unwrap_or(&[]), zp);
+        *s = s.wrapping_add(tail);
+    }
+    sums
+}

@@ -38,3 +38,16 @@ pub(crate) fn dot(isa: Isa, x: &[i8], w: &[i8], zp: i32) -> i32 {
         _ => dot_generic(x, w, zp),
     }
 }
+
+/// Four inner products of `x` with `w[0..4]` on `isa` (checked available by the caller).
+#[inline]
+pub(crate) fn dot4(isa: Isa, x: &[i8], w: [&[i8]; 4], zp: i32) -> [i32; 4] {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `isa` is `Avx2Fma` only after `Isa::is_available` confirmed AVX2 and FMA.
+        Isa::Avx2Fma => unsafe { super::x86::dot4(x, w, zp) },
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => super::aarch64::dot4(x, w, zp),
+        _ => w.map(|r| dot(isa, x, r, zp)),
+    }
+}

@@ -1,7 +1,7 @@
 //! The dispatching implementations behind the public entry points. Buffers and parameters
 //! were validated by the caller; every access is still checked (`get`), never indexed.
 
-use super::dot::dot;
+use super::dot::{dot, dot4};
 use super::reference::{add_output, add_scaled_input};
 use super::{oob, AddParams, FcParams, Isa, PoolGeom, Requant};
 use crate::kernels::conv::Geom;
@@ -26,13 +26,71 @@ pub(super) fn fully_connected(
     shift: &[i32],
     out: &mut [i8],
 ) -> Result<()> {
-    let (k, o) = (p.in_features, p.out_features);
-    for (xr, orow) in x.chunks_exact(k).zip(out.chunks_exact_mut(o)) {
-        let rows = w.chunks_exact(k).zip(multiplier.iter().zip(shift));
-        for (c, (ov, (wr, (&m, &s)))) in orow.iter_mut().zip(rows).enumerate() {
-            let acc = bias_at(bias, c).wrapping_add(dot(isa, xr, wr, p.input_zero_point));
-            *ov = rq.apply(acc, m, s);
+    let k = p.in_features;
+    for (xr, orow) in x.chunks_exact(k).zip(out.chunks_exact_mut(p.out_features)) {
+        channels(
+            isa,
+            xr,
+            w,
+            k,
+            bias,
+            0,
+            multiplier,
+            shift,
+            p.input_zero_point,
+            rq,
+            |c, v| {
+                *orow.get_mut(c).ok_or(oob(CONV))? = v;
+                Ok(())
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// For each weight row `c` of `w` (rows of length `k`): the requantized
+/// `bias[c0 + c] + Σ (x - zp) * w[c]` passed to `put(c, value)`, four rows per inner-product
+/// call.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn channels(
+    isa: Isa,
+    x: &[i8],
+    w: &[i8],
+    k: usize,
+    bias: Option<&[i32]>,
+    c0: usize,
+    multiplier: &[i32],
+    shift: &[i32],
+    zp: i32,
+    rq: &Requant,
+    mut put: impl FnMut(usize, i8) -> Result<()>,
+) -> Result<()> {
+    let quads = w.chunks_exact(4 * k);
+    let rest = quads.remainder();
+    let mut c = 0;
+    for q in quads {
+        let mut rows = q.chunks_exact(k);
+        let (Some(r0), Some(r1), Some(r2), Some(r3)) =
+            (rows.next(), rows.next(), rows.next(), rows.next())
+        else {
+            return Err(oob(CONV));
+        };
+        let sums = dot4(isa, x, [r0, r1, r2, r3], zp);
+        for (j, s) in sums.into_iter().enumerate() {
+            let acc = bias_at(bias, c0 + c + j).wrapping_add(s);
+            let m = multiplier.get(c + j).copied().ok_or(oob(CONV))?;
+            let sh = shift.get(c + j).copied().ok_or(oob(CONV))?;
+            put(c + j, rq.apply(acc, m, sh))?;
         }
+        c += 4;
+    }
+    for r in rest.chunks_exact(k) {
+        let acc = bias_at(bias, c0 + c).wrapping_add(dot(isa, x, r, zp));
+        let m = multiplier.get(c).copied().ok_or(oob(CONV))?;
+        let sh = shift.get(c).copied().ok_or(oob(CONV))?;
+        put(c, rq.apply(acc, m, sh))?;
+        c += 1;
     }
     Ok(())
 }
@@ -132,6 +190,9 @@ fn fill_patch(g: &Geom, xg: &[i8], zp: i8, oy: usize, ox: usize, patch: &mut [i8
             if let Some(tail) = prow.get_mut(hi..) {
                 tail.fill(zp);
             }
+            if lo >= hi {
+                continue;
+            }
             if g.dw == 1 {
                 let ix = bx + lo - g.pl;
                 let src = xrow.get(ix..ix + (hi - lo)).ok_or(oob(CONV))?;
@@ -184,11 +245,10 @@ pub(super) fn conv_patches(
                 for ox in 0..g.ow {
                     fill_patch(g, xg, zp8, oy, ox, patch)?;
                     let pos = oy * g.ow + ox;
-                    let chans = wg.chunks_exact(ksz).zip(ms.iter().zip(ss));
-                    for (j, (wr, (&m, &s))) in chans.enumerate() {
-                        let acc = bias_at(bias, o0 + j).wrapping_add(dot(isa, patch, wr, zp));
-                        *og.get_mut(j * ohw + pos).ok_or(oob(CONV))? = rq.apply(acc, m, s);
-                    }
+                    channels(isa, patch, wg, ksz, bias, o0, ms, ss, zp, rq, |j, v| {
+                        *og.get_mut(j * ohw + pos).ok_or(oob(CONV))? = v;
+                        Ok(())
+                    })?;
                 }
             }
         }

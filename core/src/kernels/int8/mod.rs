@@ -14,24 +14,26 @@
 //!
 //! # Layout
 //! Like the f32 kernels: [`conv2d`] takes NCHW input and OIHW weights with the
-//! [`Conv2d`](crate::kernels::conv::Conv2d) parameters (stride, padding `[top, left,
+//! [`Conv2d`] parameters (stride, padding `[top, left,
 //! bottom, right]`, dilation, groups); padding taps contribute `x == input_zero_point`,
 //! i.e. nothing, as in TFLite. [`fully_connected`] takes `x` `[batch, in]` and `w`
 //! `[out, in]` (torch `Linear` layout). Pools take NCHW and
-//! [`Pool2d`](crate::kernels::pool::Pool2d).
+//! [`Pool2d`].
 //!
 //! # Paths
 //! Each kernel has a dispatching entry point and a `*_reference` twin (plain scalar loops:
 //! the specification). All paths give bit-identical results.
 //! - [`fully_connected`] / [`conv2d`]: the inner products `Σ (x - zp) * w` run on AVX2
 //!   (x86_64, `_mm256_cvtepi8_epi16` + `_mm256_madd_epi16`, after [`has_avx2_fma`]), NEON
-//!   (aarch64, `vsubl_s8` + `vmlal_s16`), the Cortex-M4/M7 DSP extension (`SXTAB16` /
-//!   `SXTB16` + `SMLAD`, when compiled with `target_feature = "dsp"`, which today's stable
-//!   Rust does not report for Arm targets: nightly does), or portable code. A general
-//!   convolution gathers each output position's receptive field (`c_in / groups * kh * kw`
-//!   int8 values, padding filled with the input zero point) into scratch and takes one inner
-//!   product per output channel; a depthwise convolution (`c_in / groups == 1`, `groups >
-//!   1`) takes its own path without scratch, walking only the taps inside the input.
+//!   (aarch64, `vsubl_s8` + `vmlal_s16`), both taking four output channels per pass over the
+//!   input; on the Cortex-M4/M7 DSP extension (`SXTB16` / `SXTAB16` + `SMLAD`) when compiled
+//!   with `target_feature = "dsp"` (an unstable Arm feature that stable rustc does not report
+//!   to `cfg`: nightly, or `RUSTC_BOOTSTRAP=1`, see `scripts/test-arm-dsp.sh`); otherwise
+//!   portable code. A general convolution gathers each output position's receptive field
+//!   (`c_in / groups * kh * kw` int8 values, padding filled with the input zero point) into
+//!   scratch and takes one inner product per output channel; a depthwise convolution
+//!   (`c_in / groups == 1`, `groups > 1`) takes its own path without scratch, walking only
+//!   the taps inside the input.
 //! - [`max_pool2d`] / [`avg_pool2d`]: window bounds computed per row and column instead of a
 //!   test per tap.
 //! - [`add`] / [`softmax`]: the reference arithmetic (per-element integer code); [`add`]
@@ -311,7 +313,7 @@ fn check_isa(op: &'static str, isa: Isa) -> Result<()> {
 /// input_zero_point) * w[c, k], multiplier[c], shift[c]) + output_zero_point, act_min,
 /// act_max)` (see the [module docs](self)), with `x` `[batch, in_features]`, `w`
 /// `[out_features, in_features]`, per-output-channel `multiplier` / `shift` (from
-/// [`quantize_multiplier`](crate::quant::quantize_multiplier)) and `out`
+/// [`quantize_multiplier`]) and `out`
 /// `[batch, out_features]`. Weights have zero point 0.
 ///
 /// Errors: [`Error::ZeroDim`] for a zero size; [`Error::InvalidArgument`] for a zero point
