@@ -3,9 +3,8 @@
 # inner product (SXTB16/SXTAB16 + SMLAD, the instructions of Cortex-M4/M7) compiled in, so that
 # path is checked bit for bit against the reference twins and the NumPy fixtures.
 #
-# `target_feature = "dsp"` is an unstable Arm target feature: stable rustc does not report it
-# to `cfg`, so the DSP path is only compiled by a nightly compiler or, as here, with
-# RUSTC_BOOTSTRAP=1 (which makes rustc report it; armv7-a has the DSP instructions).
+# The DSP path is compiled in by born-core's `arm-dsp` feature (stable rustc does not report
+# the `dsp` target feature to `cfg`); armv7-a has the same instructions as Cortex-M4/M7.
 # Usage: bash scripts/test-arm-dsp.sh        (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,10 +16,8 @@ if ! command -v arm-linux-gnueabihf-gcc >/dev/null || ! command -v qemu-arm >/de
   command -v qemu-arm >/dev/null || bash scripts/install-aarch64.sh
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/arm-dsp"
-RUSTC_BOOTSTRAP=1 \
 CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc \
 CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUNNER="qemu-arm -L /usr/arm-linux-gnueabihf" \
-CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUSTFLAGS="-C target-feature=+dsp" \
-  cargo test -p born-core --features std --target armv7-unknown-linux-gnueabihf --test int8
+  cargo test -p born-core --features std,arm-dsp --target armv7-unknown-linux-gnueabihf --test int8
 # The Cortex-M4F build with the DSP path (no test harness there; this checks it compiles).
-RUSTC_BOOTSTRAP=1 cargo build -p born-core --target thumbv7em-none-eabihf
+cargo build -p born-core --target thumbv7em-none-eabihf --features arm-dsp

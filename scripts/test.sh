@@ -58,4 +58,7 @@ CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
   cargo test -p born-core --features std --target aarch64-unknown-linux-gnu
 
+step "32-bit Arm (Cortex-M4/M7 DSP instructions): int8 tests on the SMLAD path, under qemu-arm"
+bash scripts/test-arm-dsp.sh
+
 step "all checks passed"

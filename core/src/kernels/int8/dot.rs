@@ -6,11 +6,11 @@ use super::Isa;
 /// DSP extension this is the SMLAD code.
 #[inline]
 pub(crate) fn dot_generic(x: &[i8], w: &[i8], zp: i32) -> i32 {
-    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    #[cfg(all(target_arch = "arm", any(target_feature = "dsp", feature = "arm-dsp")))]
     {
         super::arm_dsp::dot(x, w, zp)
     }
-    #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+    #[cfg(not(all(target_arch = "arm", any(target_feature = "dsp", feature = "arm-dsp"))))]
     {
         dot_portable(x, w, zp)
     }

@@ -27,9 +27,9 @@
 //!   (x86_64, `_mm256_cvtepi8_epi16` + `_mm256_madd_epi16`, after [`has_avx2_fma`]), NEON
 //!   (aarch64, `vsubl_s8` + `vmlal_s16`), both taking four output channels per pass over the
 //!   input; on the Cortex-M4/M7 DSP extension (`SXTB16` / `SXTAB16` + `SMLAD`) when compiled
-//!   with `target_feature = "dsp"` (an unstable Arm feature that stable rustc does not report
-//!   to `cfg`: nightly, or `RUSTC_BOOTSTRAP=1`, see `scripts/test-arm-dsp.sh`); otherwise
-//!   portable code. A general convolution gathers each output position's receptive field
+//!   with born-core's `arm-dsp` feature (or where the compiler reports `target_feature =
+//!   "dsp"`, which stable rustc does not; `scripts/test-arm-dsp.sh` tests the path on armv7
+//!   under qemu-arm); otherwise portable code. A general convolution gathers each output position's receptive field
 //!   (`c_in / groups * kh * kw` int8 values, padding filled with the input zero point) into
 //!   scratch and takes one inner product per output channel; a depthwise convolution
 //!   (`c_in / groups == 1`, `groups > 1`) takes its own path without scratch, walking only
@@ -49,7 +49,7 @@ mod reference;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
-#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+#[cfg(all(target_arch = "arm", any(target_feature = "dsp", feature = "arm-dsp")))]
 mod arm_dsp;
 #[cfg(target_arch = "x86_64")]
 mod x86;
