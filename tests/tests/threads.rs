@@ -105,6 +105,5 @@ fn int8_model_shared_by_8_threads_matches_one_thread() {
             bits(it.output::<f32>(0).unwrap())
         })
         .collect();
-    drop(it);
     hammer(&model, &xs, &want);
 }

@@ -549,21 +549,27 @@ fn append<T: Serialize>(out: &mut Vec<u8>, v: &T) -> Result<()> {
     Ok(())
 }
 
+/// Sixteen bytes at a 16-byte aligned address (`u128` is only 8-aligned on some 32-bit
+/// targets).
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, align(16))]
+struct Chunk([u8; 16]);
+
 /// Bytes at a 16-byte aligned address, as [`Model::from_bytes`] needs (a `Vec<u8>` only
 /// promises alignment 1). Dereferences to `[u8]`.
 #[derive(Clone, Debug, Default)]
 pub struct AlignedBytes {
-    words: Vec<u128>,
+    chunks: Vec<Chunk>,
     len: usize,
 }
 
 impl AlignedBytes {
     /// An aligned copy of `bytes`.
     pub fn from_slice(bytes: &[u8]) -> AlignedBytes {
-        let mut words = vec![0u128; bytes.len().div_ceil(16)];
-        bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+        let mut chunks = vec![Chunk::default(); bytes.len().div_ceil(16)];
+        bytemuck::cast_slice_mut::<Chunk, u8>(&mut chunks)[..bytes.len()].copy_from_slice(bytes);
         AlignedBytes {
-            words,
+            chunks,
             len: bytes.len(),
         }
     }
@@ -572,6 +578,6 @@ impl AlignedBytes {
 impl core::ops::Deref for AlignedBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &bytemuck::cast_slice::<u128, u8>(&self.words)[..self.len]
+        &bytemuck::cast_slice::<Chunk, u8>(&self.chunks)[..self.len]
     }
 }

@@ -304,11 +304,7 @@ impl Rewriter<'_> {
         let per = wf.len() / channels;
         let mut wq = vec![0i8; wf.len()];
         let mut scales = Vec::with_capacity(channels);
-        for (c, (row, qrow)) in wf
-            .chunks(per.max(1))
-            .zip(wq.chunks_mut(per.max(1)))
-            .enumerate()
-        {
+        for (row, qrow) in wf.chunks(per.max(1)).zip(wq.chunks_mut(per.max(1))) {
             let max_abs = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             let s = QuantParams::symmetric(max_abs).scale;
             for (q, v) in qrow.iter_mut().zip(row) {
@@ -344,7 +340,7 @@ impl Rewriter<'_> {
                 .collect();
             ins.push(
                 self.dst
-                    .add_const(&format!("{wname}_bias_q"), &[channels], &bq)?,
+                    .add_const(&format!("{bname}_q"), &[channels], &bq)?,
             );
         }
         ins.push(
