@@ -1625,3 +1625,38 @@ proptest! {
         load_and_run(&b);
     }
 }
+
+// ---------------------------------------------------------------- fuzz seed corpus
+
+/// The fuzz target's seed corpus (`fuzz/corpus/model_from_bytes/seed-*.born`): valid small
+/// models. `BORN_WRITE_FUZZ_SEEDS=1 cargo test -p born-core --features std --test corrupt
+/// fuzz_seeds` rewrites them; every run checks that the committed ones still load.
+#[test]
+fn fuzz_seeds_load() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/model_from_bytes");
+    let named = [
+        ("fc", encode(&fc_graph())),
+        ("conv", encode(&conv_graph())),
+        ("add", encode(&add_graph())),
+        ("int8", encode(&int8_graph())),
+        ("mlp", encode(&small_mlp_graph(3))),
+        ("cnn", encode(&small_cnn_graph(7))),
+    ];
+    if std::env::var_os("BORN_WRITE_FUZZ_SEEDS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in &named {
+            std::fs::write(dir.join(format!("seed-{name}.born")), &bytes[..]).unwrap();
+        }
+    }
+    let mut total = 0;
+    for (name, _) in &named {
+        let path = dir.join(format!("seed-{name}.born"));
+        let Ok(v) = std::fs::read(&path) else {
+            // The fuzz folder is not part of every checkout (e.g. a packaged crate).
+            continue;
+        };
+        total += v.len();
+        assert_loads(&AlignedBytes::from_slice(&v));
+    }
+    assert!(total < 100 * 1024, "seed corpus is {total} bytes");
+}
