@@ -7,8 +7,8 @@
 mod common;
 
 use born_core::model::format::{
-    ConvAttrs, Dims, FusedAct, Quant, Role, Section, Storage, TensorDef, CRC_LEN,
-    PREAMBLE_LEN, SECTIONS, VERSION,
+    ConvAttrs, Dims, FusedAct, Quant, Role, Section, Storage, TensorDef, CRC_LEN, PREAMBLE_LEN,
+    SECTIONS, VERSION,
 };
 use born_core::model::graph::AlignedBytes;
 use born_core::model::Op;
@@ -587,7 +587,12 @@ fn constant_out_of_the_weights_section_is_rejected() {
     let wl = section_range(&base, WEIGHTS)[1];
     assert_eq!(wl, 60);
     // b (12 bytes) moved to the next aligned offset, past the end.
-    let b = with_tensor(&base, 2, |t| t.storage = Storage::Const { offset: 64, len: 12 });
+    let b = with_tensor(&base, 2, |t| {
+        t.storage = Storage::Const {
+            offset: 64,
+            len: 12,
+        }
+    });
     assert_eq!(
         model_err(&b),
         ModelError::ConstOutOfRange {
@@ -599,7 +604,12 @@ fn constant_out_of_the_weights_section_is_rejected() {
     );
     // An offset that would wrap.
     let off = u32::MAX - 15;
-    let b = with_tensor(&base, 2, |t| t.storage = Storage::Const { offset: off, len: 12 });
+    let b = with_tensor(&base, 2, |t| {
+        t.storage = Storage::Const {
+            offset: off,
+            len: 12,
+        }
+    });
     assert_eq!(
         model_err(&b),
         ModelError::ConstOutOfRange {
@@ -778,7 +788,9 @@ fn op_record_with_stray_inputs_is_rejected() {
 #[test]
 fn wrong_arity_is_rejected() {
     let base = fc_bytes();
-    let fc = Op::FullyConnected { act: FusedAct::None };
+    let fc = Op::FullyConnected {
+        act: FusedAct::None,
+    };
     // FullyConnected with only x.
     let b = with_op(&base, 0, |d| {
         d.n_inputs = 1;
@@ -1141,7 +1153,10 @@ fn lifetimes_out_of_order_or_inconsistent_with_roles_are_rejected() {
         life(0, 1, "graph input not live from the start")
     );
     let b = with_tensor(&base, 4, |t| set_life(t, None, Some(2)));
-    assert_eq!(model_err(&b), life(4, 2, "graph output not live to the end"));
+    assert_eq!(
+        model_err(&b),
+        life(4, 2, "graph output not live to the end")
+    );
     let b = with_tensor(&base, 3, |t| set_life(t, Some(0), None));
     assert_eq!(
         model_err(&b),
@@ -1279,7 +1294,10 @@ fn constant_marked_as_graph_input_or_output_is_rejected() {
     let mut p = Parts::parse(&base);
     p.edit_tensor(1, |t| t.role = Role::Input(1));
     p.edit_meta(|m| m.n_inputs = 2);
-    assert_eq!(model_err(&p.build()), ModelError::Tensor { tensor: 1, what });
+    assert_eq!(
+        model_err(&p.build()),
+        ModelError::Tensor { tensor: 1, what }
+    );
     let b = with_tensor(&base, 2, |t| t.role = Role::Output(0));
     assert_eq!(model_err(&b), ModelError::Tensor { tensor: 2, what });
 }
@@ -1345,10 +1363,7 @@ fn f32_tensor_with_quantization_parameters_is_rejected() {
         }
     );
     let b = with_tensor(&base, 7, |t| {
-        t.quant = Quant::PerChannel {
-            axis: 0,
-            scales: 0,
-        }
+        t.quant = Quant::PerChannel { axis: 0, scales: 0 }
     });
     assert_eq!(
         model_err(&b),
@@ -1633,7 +1648,8 @@ proptest! {
 /// fuzz_seeds` rewrites them; every run checks that the committed ones still load.
 #[test]
 fn fuzz_seeds_load() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/model_from_bytes");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/model_from_bytes");
     let named = [
         ("fc", encode(&fc_graph())),
         ("conv", encode(&conv_graph())),
