@@ -100,6 +100,26 @@ fn truncated_at_every_section_boundary_names_the_section() {
 }
 
 #[test]
+fn truncated_file_with_a_huge_section_length_names_it() {
+    // off + len past u32::MAX: must not overflow on 32-bit targets.
+    let b = cnn_bytes();
+    let mut v = b.to_vec();
+    put_u32(&mut v, 16 + 8 * TENSORS, u32::MAX);
+    v.truncate(v.len() - 1);
+    let e = model_err(&AlignedBytes::from_slice(&v));
+    assert!(
+        matches!(
+            e,
+            ModelError::Truncated {
+                section: Section::Tensors,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
 fn truncated_at_random_points_is_rejected() {
     let b = cnn_bytes();
     let mut state = 0x9e37_79b9_u32;
@@ -382,6 +402,16 @@ fn index_length_differs_from_record_count() {
             what: "op index entries",
             declared: 1,
             found: 2
+        }
+    );
+    // A count whose index would need more than 4 GiB (4 * n overflows 32 bits).
+    let b = with_meta(&base, |m| m.n_tensors = 0x4000_0001);
+    assert_eq!(
+        model_err(&b),
+        ModelError::Count {
+            what: "tensor index entries",
+            declared: 0x4000_0001,
+            found: 5
         }
     );
     // An index whose length is not a multiple of four.
@@ -962,7 +992,8 @@ fn bad_conv_attributes_are_rejected() {
             }
         })
     };
-    let cases: [(fn(&mut ConvAttrs), &str); 5] = [
+    type Edit = fn(&mut ConvAttrs);
+    let cases: [(Edit, &str); 5] = [
         (|c| c.stride[0] = 0, "stride must be at least 1"),
         (|c| c.dilation[1] = 0, "dilation must be at least 1"),
         (|c| c.groups = 0, "groups must be at least 1"),
