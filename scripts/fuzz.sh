@@ -22,5 +22,7 @@ fi
 
 mkdir -p fuzz/corpus-work
 # -rss_limit_mb: the target allocates at most a 64 MiB arena on top of the input copy.
-cargo +nightly fuzz run model_from_bytes fuzz/corpus-work fuzz/corpus/model_from_bytes -- \
+# -a: debug assertions and overflow checks on, as in the test profile (an overflow is a
+# panic there).
+cargo +nightly fuzz run -a model_from_bytes fuzz/corpus-work fuzz/corpus/model_from_bytes -- \
     -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1

@@ -1560,6 +1560,122 @@ fn bad_requantization_tables_are_rejected() {
     }
 }
 
+/// The int8 chain loads and runs (the base of the attribute tests below).
+fn int8_ops_bytes() -> AlignedBytes {
+    let b = encode(&int8_ops_graph());
+    let m = Model::from_bytes(&b).unwrap();
+    let mut arena = vec![0u8; Interpreter::arena_len(&m).unwrap()];
+    let mut it = Interpreter::new(&m, &mut arena).unwrap();
+    it.input_mut::<f32>(0).unwrap().fill(0.3);
+    it.invoke().unwrap();
+    b
+}
+
+#[test]
+fn int8_add_attributes_out_of_kernel_range_are_rejected_at_load() {
+    let base = int8_ops_bytes();
+    let with_add = |f: fn(&mut born_core::model::format::QAddAttrs)| {
+        with_op(&base, 4, |d| {
+            if let Op::QAdd(a) = &mut d.op {
+                f(a);
+            }
+        })
+    };
+    type Edit = fn(&mut born_core::model::format::QAddAttrs);
+    let cases: [(Edit, &str); 6] = [
+        (|a| a.left_shift = 21, "add left shift outside 0..=20"),
+        (|a| a.left_shift = -1, "add left shift outside 0..=20"),
+        (|a| a.input1_shift = 1, "add shifts outside -31..=0"),
+        (|a| a.input2_shift = -32, "add shifts outside -31..=0"),
+        (|a| a.output_shift = i32::MIN, "add shifts outside -31..=0"),
+        (|a| a.act_min = 5, "output clamp minimum above maximum"),
+    ];
+    for (f, what) in cases {
+        let b = with_add(f);
+        let b = if what.starts_with("output clamp") {
+            with_op(&b, 4, |d| {
+                if let Op::QAdd(a) = &mut d.op {
+                    a.act_max = 4;
+                }
+            })
+        } else {
+            b
+        };
+        assert_eq!(
+            model_err(&b),
+            ModelError::Attribute { op: 4, what },
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn int8_softmax_attributes_out_of_kernel_range_are_rejected_at_load() {
+    let base = int8_ops_bytes();
+    let with_sm = |shift: i32, diff: i32| {
+        with_op(&base, 5, |d| {
+            if let Op::QSoftmax {
+                beta_left_shift,
+                diff_min,
+                ..
+            } = &mut d.op
+            {
+                *beta_left_shift = shift;
+                *diff_min = diff;
+            }
+        })
+    };
+    for shift in [-1, 31, i32::MIN, i32::MAX] {
+        assert_eq!(
+            model_err(&with_sm(shift, -100)),
+            ModelError::Attribute {
+                op: 5,
+                what: "softmax left shift outside 0..=30"
+            }
+        );
+    }
+    assert_eq!(
+        model_err(&with_sm(20, 1)),
+        ModelError::Attribute {
+            op: 5,
+            what: "softmax diff_min must not be positive"
+        }
+    );
+    // Output quantization other than 1/256, -128.
+    let b = with_tensor(&base, 10, |t| {
+        t.quant = Quant::PerTensor {
+            scale: 1.0 / 128.0,
+            zero_point: -128,
+        }
+    });
+    assert_eq!(
+        model_err(&b),
+        ModelError::Quantization {
+            op: 5,
+            operand: 1,
+            what: "softmax output must have scale 1/256 and zero point -128"
+        }
+    );
+}
+
+#[test]
+fn int8_pool_changing_quantization_is_rejected() {
+    let b = with_tensor(&int8_ops_bytes(), 7, |t| {
+        t.quant = Quant::PerTensor {
+            scale: 0.1,
+            zero_point: 2,
+        }
+    });
+    assert_eq!(
+        model_err(&b),
+        ModelError::Quantization {
+            op: 2,
+            operand: 1,
+            what: "pooling keeps the input's scale and zero point"
+        }
+    );
+}
+
 // ---------------------------------------------------------------- no panic, ever
 
 /// Loads `bytes` (any result is fine) and, when they load, runs them with zeroed inputs.
@@ -1584,6 +1700,7 @@ fn seeds() -> Vec<Vec<u8>> {
         encode(&add_graph()),
         encode(&int8_graph()),
         encode(&small_mlp_graph(3)),
+        encode(&int8_ops_graph()),
     ]
     .iter()
     .map(|b| b.to_vec())
@@ -1595,7 +1712,7 @@ proptest! {
 
     #[test]
     fn random_byte_flips_never_panic(
-        which in 0usize..5,
+        which in 0usize..6,
         flips in proptest::collection::vec((any::<u32>(), any::<u8>()), 1..8),
         fix in any::<bool>(),
     ) {
@@ -1611,7 +1728,7 @@ proptest! {
     }
 
     #[test]
-    fn random_truncations_never_panic(which in 0usize..5, cut in any::<u32>(), fix in any::<bool>()) {
+    fn random_truncations_never_panic(which in 0usize..6, cut in any::<u32>(), fix in any::<bool>()) {
         let mut v = seeds().swap_remove(which);
         let n = cut as usize % (v.len() + 1);
         v.truncate(n);
@@ -1640,7 +1757,7 @@ proptest! {
     /// Semantic corruption: a random tensor or op record field rewritten, CRC fixed.
     #[test]
     fn random_record_edits_never_panic(
-        which in 0usize..5,
+        which in 0usize..6,
         id in any::<u32>(),
         field in 0u8..8,
         value in any::<u32>(),
@@ -1688,6 +1805,7 @@ fn fuzz_seeds_load() {
         ("int8", encode(&int8_graph())),
         ("mlp", encode(&small_mlp_graph(3))),
         ("cnn", encode(&small_cnn_graph(7))),
+        ("int8-ops", encode(&int8_ops_graph())),
     ];
     if std::env::var_os("BORN_WRITE_FUZZ_SEEDS").is_some() {
         std::fs::create_dir_all(&dir).unwrap();

@@ -311,3 +311,73 @@ pub fn assert_loads(bytes: &[u8]) {
 pub fn kind(op: &Op) -> &'static str {
     ops::kind_name(op)
 }
+
+fn per_tensor(g: &mut Graph, id: usize, scale: f32, zero_point: i32) {
+    g.tensors[id].quant = QuantSpec::PerTensor { scale, zero_point };
+}
+
+/// Every int8 op kind in one chain: `x f32 [1,2,4,4]` -> Quantize `q` -> QConv2d (pad 1)
+/// `c` -> QMaxPool2d (2x2) `p` -> QAvgPool2d (1x1) `v` -> QAdd(p, v) `a` -> QSoftmax `s`
+/// -> Dequantize `f` (output). Ids: x 0, q 1, W 2, bias 3, mult 4, shift 5, c 6, p 7, v 8,
+/// a 9, s 10, f 11.
+pub fn int8_ops_graph() -> Graph {
+    use born_core::model::format::{ConvAttrs, PoolAttrs, QAddAttrs};
+    let mut g = Graph::new("int8-ops", "corrupt test");
+    let x = g.add_input("x", DType::F32, &[1, 2, 4, 4]).unwrap();
+    let q = g.add_op(Op::Quantize, &[x], "q", None).unwrap();
+    per_tensor(&mut g, q, 0.05, 0);
+    let w: Vec<i8> = (0..36).map(|i| (i * 7 % 19) as i8 - 9).collect();
+    let w = g.add_const("W", &[2, 2, 3, 3], &w).unwrap();
+    per_tensor(&mut g, w, 0.01, 0);
+    let bias = g.add_const("bias", &[2], &[5i32, -5]).unwrap();
+    let mult = g.add_const("mult", &[2], &[1i32 << 30; 2]).unwrap();
+    let shift = g.add_const("shift", &[2], &[-3i32; 2]).unwrap();
+    let conv = ConvAttrs {
+        stride: [1, 1],
+        padding: [1; 4],
+        dilation: [1, 1],
+        groups: 1,
+    };
+    let op = Op::QConv2d {
+        conv,
+        act_min: -128,
+        act_max: 127,
+    };
+    let c = g.add_op(op, &[q, w, bias, mult, shift], "c", None).unwrap();
+    per_tensor(&mut g, c, 0.1, 1);
+    let pool = |k: u32| PoolAttrs {
+        kernel: [k, k],
+        stride: [k, k],
+        padding: [0; 4],
+        dilation: [1, 1],
+        ceil_mode: false,
+        count_include_pad: false,
+    };
+    let p = g.add_op(Op::QMaxPool2d(pool(2)), &[c], "p", None).unwrap();
+    per_tensor(&mut g, p, 0.1, 1);
+    let v = g.add_op(Op::QAvgPool2d(pool(1)), &[p], "v", None).unwrap();
+    per_tensor(&mut g, v, 0.1, 1);
+    let add = QAddAttrs {
+        left_shift: 20,
+        input1_multiplier: 1 << 30,
+        input1_shift: -1,
+        input2_multiplier: 1 << 30,
+        input2_shift: -1,
+        output_multiplier: 1 << 30,
+        output_shift: -18,
+        act_min: -128,
+        act_max: 127,
+    };
+    let a = g.add_op(Op::QAdd(add), &[p, v], "a", None).unwrap();
+    per_tensor(&mut g, a, 0.2, 0);
+    let sm = Op::QSoftmax {
+        beta_multiplier: 1 << 30,
+        beta_left_shift: 20,
+        diff_min: -100,
+    };
+    let s = g.add_op(sm, &[a], "s", None).unwrap();
+    per_tensor(&mut g, s, 1.0 / 256.0, -128);
+    let f = g.add_op(Op::Dequantize, &[s], "f", None).unwrap();
+    g.mark_output(f).unwrap();
+    g
+}
