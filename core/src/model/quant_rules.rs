@@ -89,12 +89,33 @@ pub(super) fn check(
         {
             return Err(q("pooling keeps the input's scale and zero point"));
         }
-        Op::QAdd(_) => {
+        Op::QAdd(a) => {
+            // The ranges the int8 add kernel accepts: checked here so that a loaded model
+            // cannot fail at invoke on its own attributes.
+            let attr = |what| ModelError::Attribute { op: i, what };
+            if !(0..=20).contains(&a.left_shift) {
+                return Err(attr("add left shift outside 0..=20"));
+            }
+            if [a.input1_shift, a.input2_shift, a.output_shift]
+                .iter()
+                .any(|s| !(-31..=0).contains(s))
+            {
+                return Err(attr("add shifts outside -31..=0"));
+            }
             per_tensor(i, 0, &get(0)?)?;
             per_tensor(i, 1, &get(1)?)?;
             per_tensor(i, n, out)?;
         }
-        Op::QSoftmax { .. } => {
+        Op::QSoftmax {
+            beta_left_shift, ..
+        } => {
+            // The kernel's range (as for QAdd above: fail at load, not at invoke).
+            if !(0..=30).contains(&beta_left_shift) {
+                return Err(ModelError::Attribute {
+                    op: i,
+                    what: "softmax left shift outside 0..=30",
+                });
+            }
             per_tensor(i, 0, &get(0)?)?;
             if per_tensor(i, n, out)? != (1.0 / 256.0, -128) {
                 return Err(q(

@@ -57,7 +57,8 @@ fn preamble(bytes: &[u8]) -> R<Layout> {
     if bytes.len() < declared {
         // Name the first section the bytes cut short.
         for (s, [off, len]) in SECTIONS.iter().zip(layout.sections) {
-            let end = off as usize + len as usize;
+            // Saturating: on 32-bit targets two u32s can overflow usize.
+            let end = (off as usize).saturating_add(len as usize);
             if end > bytes.len() {
                 return Err(ModelError::Truncated {
                     section: *s,
@@ -200,7 +201,8 @@ pub(super) fn validate(bytes: &[u8]) -> R<Model<'_>> {
 
 fn index_len(m: &Model<'_>, s: Section, what: &'static str, n: u32) -> R<()> {
     let [_, len] = m.layout.get(s);
-    if len as usize != 4 * n as usize {
+    // Compared as u64: `4 * n` overflows a 32-bit usize for a corrupt count.
+    if u64::from(len) != 4 * u64::from(n) {
         return Err(ModelError::Count {
             what,
             declared: n as usize,
@@ -228,6 +230,17 @@ fn index_len(m: &Model<'_>, s: Section, what: &'static str, n: u32) -> R<()> {
             });
         }
         prev = Some(at);
+    }
+    // With records, the last one runs to the end of the data section and must decode to
+    // exactly that; with none, nothing would look at the data, so it must be empty.
+    if n == 0 && data_len != 0 {
+        return Err(ModelError::Decode {
+            section: match s {
+                Section::TensorIndex => Section::Tensors,
+                _ => Section::Ops,
+            },
+            index: 0,
+        });
     }
     Ok(())
 }
@@ -376,7 +389,8 @@ fn check_quant(m: &Model<'_>, id: usize, t: &TensorDef<'_>, shape: &Shape) -> R<
                 .get(usize::from(axis))
                 .copied()
                 .ok_or(err("per-channel axis out of range"))?;
-            let (off, len) = (scales as usize, 4 * n);
+            // Saturating: a corrupt extent times 4 can overflow a 32-bit usize.
+            let (off, len) = (scales as usize, n.saturating_mul(4));
             let w = m.weights();
             if off % 4 != 0 {
                 return Err(ModelError::Misaligned {
