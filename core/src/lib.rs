@@ -40,7 +40,7 @@ pub mod tensor;
 pub use arena::Arena;
 pub use dtype::{DType, Element};
 pub use error::{Error, Result};
-pub use interp::Interpreter;
+pub use interp::{Interpreter, OpResolver};
 pub use model::{Model, ModelError};
 pub use rng::Rng;
 pub use shape::{Shape, MAX_RANK};

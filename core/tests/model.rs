@@ -69,3 +69,31 @@ fn relu_is_fused_into_the_producer() {
     let g = nn::to_graph(&mlp(&mut rng), &Cpu, "m", &[1, 784]).unwrap();
     assert_eq!(g.ops.len(), 2);
 }
+
+#[test]
+fn op_resolver_limits_the_kernels() {
+    use born_core::{Error, OpResolver};
+    let mut rng = Rng::seed(4);
+    let net = cnn(&mut rng);
+    let g = nn::to_graph(&net, &Cpu, "m", &[1, 1, 28, 28]).unwrap();
+    let bytes = encode_naive(&g);
+    let m = Model::from_bytes(&bytes).unwrap();
+    let mut arena = vec![0u8; Interpreter::arena_len(&m).unwrap()];
+    let partial = OpResolver::new().with_conv2d().with_max_pool2d();
+    match Interpreter::with_ops(&m, &mut arena, &partial) {
+        Err(Error::InvalidArgument { op, .. }) => assert_eq!(op, "Reshape"),
+        other => panic!("expected a missing-kernel error, got {:?}", other.err()),
+    }
+    static OPS: OpResolver = OpResolver::new()
+        .with_conv2d()
+        .with_max_pool2d()
+        .with_reshape()
+        .with_fully_connected();
+    let x = Tensor::randn(&[1, 1, 28, 28], &mut rng).unwrap();
+    let mut it = Interpreter::with_ops(&m, &mut arena, &OPS).unwrap();
+    it.input_mut::<f32>(0).unwrap().copy_from_slice(x.data());
+    it.invoke().unwrap();
+    let want = net.forward(&Cpu, &x).unwrap();
+    let got: &[f32] = it.output(0).unwrap();
+    assert_eq!(got, want.data());
+}

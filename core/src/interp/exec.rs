@@ -101,126 +101,184 @@ fn copy_unless_in_place(o: &mut Operands<'_, '_>) -> Result<()> {
     Ok(())
 }
 
-/// Runs op `def` on the arena `act` with `scratch`.
+/// The signature every op's kernel adapter has.
+pub(crate) type KernelFn = fn(&OpDef, &mut Operands<'_, '_>, &mut [u8]) -> Result<()>;
+
+/// An adapter called for an op of another kind (unreachable through the resolver table).
+fn wrong_kind() -> Error {
+    Error::InvalidArgument {
+        op: "interpreter",
+        what: "kernel registered for another op kind",
+    }
+}
+
+fn scratch_f32(scratch: &mut [u8], elems: usize) -> Result<&mut [f32]> {
+    as_f32(
+        scratch
+            .get_mut(..elems * 4)
+            .ok_or(super::operands::misaligned())?,
+    )
+}
+
+pub(crate) fn fully_connected(
+    def: &OpDef,
+    o: &mut Operands<'_, '_>,
+    scratch: &mut [u8],
+) -> Result<()> {
+    let Op::FullyConnected { act } = def.op else {
+        return Err(wrong_kind());
+    };
+    let (x, w) = (o.input(0)?, o.input(1)?);
+    let bias = o.opt::<f32>(2)?;
+    let g = fc_gemm(&x.shape, &w.shape, bias.is_some());
+    let out = o.out::<f32>()?;
+    if let Some(b) = bias {
+        for row in out.chunks_exact_mut(g.n.max(1)) {
+            row.copy_from_slice(b);
+        }
+    }
+    let s = scratch_f32(scratch, gemm::scratch_len(&g))?;
+    gemm::sgemm(&g, x.data()?, g.k, w.data()?, g.k, out, g.n, s)?;
+    fused(act, out);
+    Ok(())
+}
+
+pub(crate) fn conv2d(def: &OpDef, o: &mut Operands<'_, '_>, scratch: &mut [u8]) -> Result<()> {
+    let Op::Conv2d { conv: attrs, act } = def.op else {
+        return Err(wrong_kind());
+    };
+    let (x, w) = (o.input(0)?, o.input(1)?);
+    let bias = o.opt::<f32>(2)?;
+    let p = conv_params(&attrs);
+    let (xs, ws) = (nchw(&x.shape)?, nchw(&w.shape)?);
+    let s = scratch_f32(scratch, p.scratch_len(xs, ws)?)?;
+    let out = o.out::<f32>()?;
+    conv::conv2d(&p, x.data()?, xs, w.data()?, ws, bias, out, s)?;
+    fused(act, out);
+    Ok(())
+}
+
+pub(crate) fn max_pool2d(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let Op::MaxPool2d(a) = def.op else {
+        return Err(wrong_kind());
+    };
+    let x = o.input(0)?;
+    pool::max_pool2d(&pool_params(&a), x.data()?, nchw(&x.shape)?, o.out()?)
+}
+
+pub(crate) fn avg_pool2d(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let Op::AvgPool2d(a) = def.op else {
+        return Err(wrong_kind());
+    };
+    let x = o.input(0)?;
+    pool::avg_pool2d(&pool_params(&a), x.data()?, nchw(&x.shape)?, o.out()?)
+}
+
+pub(crate) fn global_avg_pool2d(_: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let x = o.input(0)?;
+    pool::global_avg_pool2d(x.data()?, nchw(&x.shape)?, o.out()?)
+}
+
+pub(crate) fn activation(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let Op::Activation(a) = def.op else {
+        return Err(wrong_kind());
+    };
+    copy_unless_in_place(o)?;
+    activation::activation_inplace(activation_of(a), o.out()?);
+    Ok(())
+}
+
+pub(crate) fn reshape(_: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    copy_unless_in_place(o)
+}
+
+pub(crate) fn softmax(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let x = o.input(0)?;
+    let len = last(&x.shape);
+    let outer = x.shape.numel() / len;
+    match def.op {
+        Op::Softmax => softmax::softmax(x.data()?, o.out()?, outer, len, 1),
+        Op::LogSoftmax => softmax::log_softmax(x.data()?, o.out()?, outer, len, 1),
+        _ => Err(wrong_kind()),
+    }
+}
+
+pub(crate) fn norm(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let x = o.input(0)?;
+    let cols = last(&x.shape);
+    let rows = x.shape.numel() / cols;
+    let gamma = o.opt::<f32>(1)?;
+    match def.op {
+        Op::LayerNorm { eps } => {
+            let beta = o.opt::<f32>(2)?;
+            norm::layer_norm(x.data()?, o.out()?, rows, cols, gamma, beta, eps)
+        }
+        Op::RmsNorm { eps } => norm::rms_norm(x.data()?, o.out()?, rows, cols, gamma, eps),
+        _ => Err(wrong_kind()),
+    }
+}
+
+pub(crate) fn batch_norm(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let Op::BatchNorm { eps } = def.op else {
+        return Err(wrong_kind());
+    };
+    let x = o.input(0)?;
+    let d = x.shape.dims();
+    let (n, c) = (
+        d.first().copied().unwrap_or(1),
+        d.get(1).copied().unwrap_or(1),
+    );
+    let spatial = x.shape.numel() / (n * c).max(1);
+    let (mean, var) = (o.input(1)?.data()?, o.input(2)?.data()?);
+    let (gamma, beta) = (o.opt::<f32>(3)?, o.opt::<f32>(4)?);
+    norm::batch_norm(
+        x.data()?,
+        o.out()?,
+        n,
+        c,
+        spatial,
+        mean,
+        var,
+        gamma,
+        beta,
+        eps,
+    )
+}
+
+pub(crate) fn binary(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let Op::Binary(b) = def.op else {
+        return Err(wrong_kind());
+    };
+    let (x, y) = (o.input(0)?, o.input(1)?);
+    let shape = o.out_shape;
+    elementwise::binary(
+        binary_of(b),
+        x.data()?,
+        &x.shape,
+        y.data()?,
+        &y.shape,
+        o.out()?,
+        &shape,
+    )
+}
+
+pub(crate) fn embedding(_: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let (table, ids) = (o.input(0)?, o.input(1)?);
+    let [rows, dim] = match *table.shape.dims() {
+        [r, d] => [r, d],
+        _ => return Err(super::operands::misaligned()),
+    };
+    gather::embedding(table.data()?, rows, dim, ids.data()?, o.out()?)
+}
+
+/// Runs op `def` on the arena `act` with `scratch`, through `kernel`.
 pub(super) fn run(
     model: &Model<'_>,
     def: &OpDef,
     act: &mut [u8],
     scratch: &mut [u8],
+    kernel: KernelFn,
 ) -> Result<()> {
     let mut o = borrow(model, def, act)?;
-    let x = o.input(0)?;
-    match def.op {
-        Op::FullyConnected { act } => {
-            let w = o.input(1)?;
-            let bias = o.opt::<f32>(2)?;
-            let g = fc_gemm(&x.shape, &w.shape, bias.is_some());
-            let out = o.out::<f32>()?;
-            if let Some(b) = bias {
-                for row in out.chunks_exact_mut(g.n.max(1)) {
-                    row.copy_from_slice(b);
-                }
-            }
-            let need = gemm::scratch_len(&g);
-            let s = as_f32(
-                scratch
-                    .get_mut(..need * 4)
-                    .ok_or(super::operands::misaligned())?,
-            )?;
-            gemm::sgemm(&g, x.data()?, g.k, w.data()?, g.k, out, g.n, s)?;
-            fused(act, out);
-        }
-        Op::Conv2d { conv: attrs, act } => {
-            let w = o.input(1)?;
-            let bias = o.opt::<f32>(2)?;
-            let p = conv_params(&attrs);
-            let (xs, ws) = (nchw(&x.shape)?, nchw(&w.shape)?);
-            let need = p.scratch_len(xs, ws)?;
-            let s = as_f32(
-                scratch
-                    .get_mut(..need * 4)
-                    .ok_or(super::operands::misaligned())?,
-            )?;
-            let out = o.out::<f32>()?;
-            conv::conv2d(&p, x.data()?, xs, w.data()?, ws, bias, out, s)?;
-            fused(act, out);
-        }
-        Op::MaxPool2d(a) => {
-            pool::max_pool2d(&pool_params(&a), x.data()?, nchw(&x.shape)?, o.out()?)?
-        }
-        Op::AvgPool2d(a) => {
-            pool::avg_pool2d(&pool_params(&a), x.data()?, nchw(&x.shape)?, o.out()?)?
-        }
-        Op::GlobalAvgPool2d => pool::global_avg_pool2d(x.data()?, nchw(&x.shape)?, o.out()?)?,
-        Op::Activation(a) => {
-            copy_unless_in_place(&mut o)?;
-            activation::activation_inplace(activation_of(a), o.out()?);
-        }
-        Op::Reshape => copy_unless_in_place(&mut o)?,
-        Op::Softmax | Op::LogSoftmax => {
-            let len = last(&x.shape);
-            let outer = x.shape.numel() / len;
-            if def.op == Op::Softmax {
-                softmax::softmax(x.data()?, o.out()?, outer, len, 1)?;
-            } else {
-                softmax::log_softmax(x.data()?, o.out()?, outer, len, 1)?;
-            }
-        }
-        Op::LayerNorm { eps } | Op::RmsNorm { eps } => {
-            let cols = last(&x.shape);
-            let rows = x.shape.numel() / cols;
-            let gamma = o.opt::<f32>(1)?;
-            let beta = o.opt::<f32>(2)?;
-            if matches!(def.op, Op::LayerNorm { .. }) {
-                norm::layer_norm(x.data()?, o.out()?, rows, cols, gamma, beta, eps)?;
-            } else {
-                norm::rms_norm(x.data()?, o.out()?, rows, cols, gamma, eps)?;
-            }
-        }
-        Op::BatchNorm { eps } => {
-            let d = x.shape.dims();
-            let (n, c) = (
-                d.first().copied().unwrap_or(1),
-                d.get(1).copied().unwrap_or(1),
-            );
-            let spatial = x.shape.numel() / (n * c).max(1);
-            let (mean, var) = (o.input(1)?.data()?, o.input(2)?.data()?);
-            let (gamma, beta) = (o.opt::<f32>(3)?, o.opt::<f32>(4)?);
-            norm::batch_norm(
-                x.data()?,
-                o.out()?,
-                n,
-                c,
-                spatial,
-                mean,
-                var,
-                gamma,
-                beta,
-                eps,
-            )?;
-        }
-        Op::Binary(b) => {
-            let y = o.input(1)?;
-            let shape = o.out_shape;
-            elementwise::binary(
-                binary_of(b),
-                x.data()?,
-                &x.shape,
-                y.data()?,
-                &y.shape,
-                o.out()?,
-                &shape,
-            )?;
-        }
-        Op::Embedding => {
-            let ids = o.input(1)?;
-            let [rows, dim] = match *x.shape.dims() {
-                [r, d] => [r, d],
-                _ => return Err(super::operands::misaligned()),
-            };
-            gather::embedding(x.data()?, rows, dim, ids.data()?, o.out()?)?;
-        }
-        _ => super::int8::run(def, &mut o, scratch)?,
-    }
-    Ok(())
+    kernel(def, &mut o, scratch)
 }

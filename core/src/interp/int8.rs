@@ -77,8 +77,14 @@ fn add_params(a: &QAddAttrs, zp1: i32, zp2: i32, zpo: i32) -> AddParams {
     }
 }
 
-/// Runs an int8 op (or quantize/dequantize).
-pub(super) fn run(def: &OpDef, o: &mut Operands<'_, '_>, scratch: &mut [u8]) -> Result<()> {
+fn wrong_kind() -> Error {
+    Error::InvalidArgument {
+        op: "interpreter",
+        what: "kernel registered for another op kind",
+    }
+}
+
+pub(crate) fn quantize_any(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
     let x = o.input(0)?;
     match def.op {
         Op::Quantize => {
@@ -89,84 +95,110 @@ pub(super) fn run(def: &OpDef, o: &mut Operands<'_, '_>, scratch: &mut [u8]) -> 
             let (s, zp) = per_tensor(&x.def)?;
             quant::dequantize(x.data()?, s, zp, o.out()?)
         }
-        Op::QFullyConnected { act_min, act_max } => {
-            let w = o.input(1)?;
-            let (bias, mult, shift) = tables(o)?;
-            let k = x.shape.dims().last().copied().unwrap_or(1).max(1);
-            let p = FcParams {
-                batch: x.shape.numel() / k,
-                in_features: k,
-                out_features: w.shape.dims().first().copied().unwrap_or(0),
-                input_zero_point: per_tensor(&x.def)?.1,
-                output_zero_point: per_tensor(&o.out_def)?.1,
-                act_min,
-                act_max,
-            };
-            int8::fully_connected(&p, x.data()?, w.data()?, bias, mult, shift, o.out()?)
-        }
-        Op::QConv2d {
-            conv,
-            act_min,
-            act_max,
-        } => {
-            let w = o.input(1)?;
-            let (bias, mult, shift) = tables(o)?;
-            let p = ConvParams {
-                conv: conv_params(&conv),
-                input_zero_point: per_tensor(&x.def)?.1,
-                output_zero_point: per_tensor(&o.out_def)?.1,
-                act_min,
-                act_max,
-            };
-            let (xs, ws) = (nchw(&x.shape)?, nchw(&w.shape)?);
-            let need = p.scratch_len(xs, ws)?;
-            let bytes = scratch.get_mut(..need * 4).ok_or(misaligned())?;
-            let s: &mut [i32] = bytemuck::try_cast_slice_mut(bytes).map_err(|_| misaligned())?;
-            int8::conv2d(
-                &p,
-                x.data()?,
-                xs,
-                w.data()?,
-                ws,
-                bias,
-                mult,
-                shift,
-                o.out()?,
-                s,
-            )
-        }
-        Op::QMaxPool2d(a) => {
-            int8::max_pool2d(&pool_params(&a), x.data()?, nchw(&x.shape)?, o.out()?)
-        }
-        Op::QAvgPool2d(a) => {
-            int8::avg_pool2d(&pool_params(&a), x.data()?, nchw(&x.shape)?, o.out()?)
-        }
-        Op::QAdd(a) => {
-            let y = o.input(1)?;
-            let p = add_params(
-                &a,
-                per_tensor(&x.def)?.1,
-                per_tensor(&y.def)?.1,
-                per_tensor(&o.out_def)?.1,
-            );
-            int8::add(&p, x.data()?, y.data()?, o.out()?)
-        }
-        Op::QSoftmax {
-            beta_multiplier,
-            beta_left_shift,
-            diff_min,
-        } => {
-            let p = SoftmaxParams {
-                input_beta_multiplier: beta_multiplier,
-                input_beta_left_shift: beta_left_shift,
-                diff_min,
-            };
-            let cols = x.shape.dims().last().copied().unwrap_or(1).max(1);
-            int8::softmax(&p, x.data()?, x.shape.numel() / cols, cols, o.out()?)
-        }
-        _ => Err(Error::InvalidArgument {
-            op: "interpreter",
-            what: "op has no kernel",
-        }),
+        _ => Err(wrong_kind()),
     }
+}
+
+pub(crate) fn fully_connected(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let Op::QFullyConnected { act_min, act_max } = def.op else {
+        return Err(wrong_kind());
+    };
+    let (x, w) = (o.input(0)?, o.input(1)?);
+    let (bias, mult, shift) = tables(o)?;
+    let k = x.shape.dims().last().copied().unwrap_or(1).max(1);
+    let p = FcParams {
+        batch: x.shape.numel() / k,
+        in_features: k,
+        out_features: w.shape.dims().first().copied().unwrap_or(0),
+        input_zero_point: per_tensor(&x.def)?.1,
+        output_zero_point: per_tensor(&o.out_def)?.1,
+        act_min,
+        act_max,
+    };
+    int8::fully_connected(&p, x.data()?, w.data()?, bias, mult, shift, o.out()?)
+}
+
+pub(crate) fn conv2d(def: &OpDef, o: &mut Operands<'_, '_>, scratch: &mut [u8]) -> Result<()> {
+    let Op::QConv2d {
+        conv,
+        act_min,
+        act_max,
+    } = def.op
+    else {
+        return Err(wrong_kind());
+    };
+    let (x, w) = (o.input(0)?, o.input(1)?);
+    let (bias, mult, shift) = tables(o)?;
+    let p = ConvParams {
+        conv: conv_params(&conv),
+        input_zero_point: per_tensor(&x.def)?.1,
+        output_zero_point: per_tensor(&o.out_def)?.1,
+        act_min,
+        act_max,
+    };
+    let (xs, ws) = (nchw(&x.shape)?, nchw(&w.shape)?);
+    let need = p.scratch_len(xs, ws)?;
+    let bytes = scratch.get_mut(..need * 4).ok_or(misaligned())?;
+    let s: &mut [i32] = bytemuck::try_cast_slice_mut(bytes).map_err(|_| misaligned())?;
+    int8::conv2d(
+        &p,
+        x.data()?,
+        xs,
+        w.data()?,
+        ws,
+        bias,
+        mult,
+        shift,
+        o.out()?,
+        s,
+    )
+}
+
+pub(crate) fn max_pool2d(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let Op::QMaxPool2d(a) = def.op else {
+        return Err(wrong_kind());
+    };
+    let x = o.input(0)?;
+    int8::max_pool2d(&pool_params(&a), x.data()?, nchw(&x.shape)?, o.out()?)
+}
+
+pub(crate) fn avg_pool2d(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let Op::QAvgPool2d(a) = def.op else {
+        return Err(wrong_kind());
+    };
+    let x = o.input(0)?;
+    int8::avg_pool2d(&pool_params(&a), x.data()?, nchw(&x.shape)?, o.out()?)
+}
+
+pub(crate) fn add(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let Op::QAdd(a) = def.op else {
+        return Err(wrong_kind());
+    };
+    let (x, y) = (o.input(0)?, o.input(1)?);
+    let p = add_params(
+        &a,
+        per_tensor(&x.def)?.1,
+        per_tensor(&y.def)?.1,
+        per_tensor(&o.out_def)?.1,
+    );
+    int8::add(&p, x.data()?, y.data()?, o.out()?)
+}
+
+pub(crate) fn softmax(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Result<()> {
+    let Op::QSoftmax {
+        beta_multiplier,
+        beta_left_shift,
+        diff_min,
+    } = def.op
+    else {
+        return Err(wrong_kind());
+    };
+    let x = o.input(0)?;
+    let p = SoftmaxParams {
+        input_beta_multiplier: beta_multiplier,
+        input_beta_left_shift: beta_left_shift,
+        diff_min,
+    };
+    let cols = x.shape.dims().last().copied().unwrap_or(1).max(1);
+    int8::softmax(&p, x.data()?, x.shape.numel() / cols, cols, o.out()?)
 }

@@ -20,6 +20,9 @@
 mod exec;
 mod int8;
 mod operands;
+mod resolver;
+
+pub use resolver::OpResolver;
 
 use crate::arena::Arena;
 use crate::dtype::Element;
@@ -32,6 +35,7 @@ pub struct Interpreter<'m, 'a> {
     model: &'m Model<'m>,
     act: &'a mut [u8],
     scratch: &'a mut [u8],
+    ops: OpResolver,
 }
 
 impl<'m, 'a> Interpreter<'m, 'a> {
@@ -55,9 +59,26 @@ impl<'m, 'a> Interpreter<'m, 'a> {
             .ok_or(Error::Overflow { op: "interpreter" })
     }
 
-    /// Binds `model` to `arena`; [`Error::ArenaTooSmall`] if it holds fewer than
-    /// [`Interpreter::arena_len`] bytes. The arena's contents are zeroed.
+    /// Binds `model` to `arena` with every kernel ([`OpResolver::all`]);
+    /// [`Error::ArenaTooSmall`] if it holds fewer than [`Interpreter::arena_len`] bytes. The
+    /// arena's contents are zeroed.
     pub fn new(model: &'m Model<'m>, arena: &'a mut [u8]) -> Result<Self> {
+        Self::with_ops(model, arena, &OpResolver::all())
+    }
+
+    /// Like [`Interpreter::new`] with only the kernels `ops` registers (firmware links just
+    /// those); [`Error::InvalidArgument`] naming the op kind if the model has an op `ops`
+    /// lacks.
+    pub fn with_ops(model: &'m Model<'m>, arena: &'a mut [u8], ops: &OpResolver) -> Result<Self> {
+        for i in 0..model.n_ops() {
+            let kind = crate::model::ops::kind(&model.op(i)?.op);
+            if ops.get(kind).is_none() {
+                return Err(Error::InvalidArgument {
+                    op: kind.name(),
+                    what: "op kind not registered in the OpResolver",
+                });
+            }
+        }
         let scratch_len = Self::scratch_len(model)?;
         let arena = Arena::new(arena);
         let act = arena.alloc_bytes(model.arena_len(), ALIGN)?;
@@ -66,6 +87,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
             model,
             act,
             scratch,
+            ops: *ops,
         })
     }
 
@@ -132,7 +154,12 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     pub fn invoke(&mut self) -> Result<()> {
         for i in 0..self.model.n_ops() {
             let def = self.model.op(i)?;
-            exec::run(self.model, &def, self.act, self.scratch)?;
+            let kind = crate::model::ops::kind(&def.op);
+            let kernel = self.ops.get(kind).ok_or(Error::InvalidArgument {
+                op: kind.name(),
+                what: "op kind not registered in the OpResolver",
+            })?;
+            exec::run(self.model, &def, self.act, self.scratch, kernel)?;
         }
         Ok(())
     }

@@ -18,32 +18,50 @@ pub struct Operand {
     pub shape: Shape,
 }
 
+macro_rules! op_kinds {
+    ($($kind:ident),* $(,)?) => {
+        /// The kind of an [`Op`], without its attributes (what an
+        /// [`OpResolver`](crate::interp::OpResolver) registers kernels by).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum OpKind {
+            $(
+                #[doc = concat!("[`Op::", stringify!($kind), "`].")]
+                $kind,
+            )*
+        }
+
+        impl OpKind {
+            /// Every kind, in [`Op`]'s variant order.
+            pub const ALL: &'static [OpKind] = &[$(OpKind::$kind),*];
+            /// Number of kinds.
+            pub const COUNT: usize = OpKind::ALL.len();
+
+            /// The kind's name (`"Conv2d"`).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(OpKind::$kind => stringify!($kind),)*
+                }
+            }
+        }
+
+        /// The kind of `op`.
+        pub const fn kind(op: &Op) -> OpKind {
+            match op {
+                $(Op::$kind { .. } => OpKind::$kind,)*
+            }
+        }
+    };
+}
+
+op_kinds! {
+    FullyConnected, Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Activation, Softmax,
+    LogSoftmax, LayerNorm, RmsNorm, BatchNorm, Binary, Reshape, Embedding, Quantize,
+    Dequantize, QFullyConnected, QConv2d, QMaxPool2d, QAvgPool2d, QAdd, QSoftmax,
+}
+
 /// A short name for `op`'s kind (used in errors and by `born inspect`).
 pub fn kind_name(op: &Op) -> &'static str {
-    match op {
-        Op::FullyConnected { .. } => "FullyConnected",
-        Op::Conv2d { .. } => "Conv2d",
-        Op::MaxPool2d(_) => "MaxPool2d",
-        Op::AvgPool2d(_) => "AvgPool2d",
-        Op::GlobalAvgPool2d => "GlobalAvgPool2d",
-        Op::Activation(_) => "Activation",
-        Op::Softmax => "Softmax",
-        Op::LogSoftmax => "LogSoftmax",
-        Op::LayerNorm { .. } => "LayerNorm",
-        Op::RmsNorm { .. } => "RmsNorm",
-        Op::BatchNorm { .. } => "BatchNorm",
-        Op::Binary(_) => "Binary",
-        Op::Reshape => "Reshape",
-        Op::Embedding => "Embedding",
-        Op::Quantize => "Quantize",
-        Op::Dequantize => "Dequantize",
-        Op::QFullyConnected { .. } => "QFullyConnected",
-        Op::QConv2d { .. } => "QConv2d",
-        Op::QMaxPool2d(_) => "QMaxPool2d",
-        Op::QAvgPool2d(_) => "QAvgPool2d",
-        Op::QAdd(_) => "QAdd",
-        Op::QSoftmax { .. } => "QSoftmax",
-    }
+    kind(op).name()
 }
 
 /// Fewest and most inputs `op` takes.
