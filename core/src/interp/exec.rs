@@ -12,7 +12,8 @@ use crate::model::ops::{conv_params, pool_params};
 use crate::model::{Model, Op, OpDef};
 use crate::shape::Shape;
 
-fn nchw(s: &Shape) -> Result<[usize; 4]> {
+/// The four dimensions of an NCHW shape.
+pub(super) fn nchw(s: &Shape) -> Result<[usize; 4]> {
     match *s.dims() {
         [n, c, h, w] => Ok([n, c, h, w]),
         _ => Err(Error::InvalidArgument {
@@ -105,7 +106,7 @@ fn copy_unless_in_place(o: &mut Operands<'_, '_>) -> Result<()> {
 pub(crate) type KernelFn = fn(&OpDef, &mut Operands<'_, '_>, &mut [u8]) -> Result<()>;
 
 /// An adapter called for an op of another kind (unreachable through the resolver table).
-fn wrong_kind() -> Error {
+pub(super) fn wrong_kind() -> Error {
     Error::InvalidArgument {
         op: "interpreter",
         what: "kernel registered for another op kind",

@@ -1,6 +1,7 @@
 //! The int8 ops: quantization parameters come from the tensors' records, requantization
 //! tables from constants (all checked at load).
 
+use super::exec::{nchw, wrong_kind};
 use super::operands::{misaligned, Operands};
 use crate::error::{Error, Result};
 use crate::kernels::int8::{self, AddParams, ConvParams, FcParams, SoftmaxParams};
@@ -8,7 +9,6 @@ use crate::model::format::QAddAttrs;
 use crate::model::ops::{conv_params, pool_params};
 use crate::model::{Model, Op, OpDef, Quant, TensorDef};
 use crate::quant;
-use crate::shape::Shape;
 
 fn per_tensor(t: &TensorDef<'_>) -> Result<(f32, i32)> {
     match t.quant {
@@ -17,13 +17,6 @@ fn per_tensor(t: &TensorDef<'_>) -> Result<(f32, i32)> {
             op: "interpreter",
             what: "int8 tensor without per-tensor quantization",
         }),
-    }
-}
-
-fn nchw(s: &Shape) -> Result<[usize; 4]> {
-    match *s.dims() {
-        [n, c, h, w] => Ok([n, c, h, w]),
-        _ => Err(misaligned()),
     }
 }
 
@@ -74,13 +67,6 @@ fn add_params(a: &QAddAttrs, zp1: i32, zp2: i32, zpo: i32) -> AddParams {
         output_shift: a.output_shift,
         act_min: a.act_min,
         act_max: a.act_max,
-    }
-}
-
-fn wrong_kind() -> Error {
-    Error::InvalidArgument {
-        op: "interpreter",
-        what: "kernel registered for another op kind",
     }
 }
 
