@@ -49,6 +49,7 @@
 mod driver;
 mod generic;
 mod reference;
+mod small;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -122,6 +123,8 @@ enum Kind {
     Trivial,
     /// No packing.
     Direct,
+    /// `m <= SMALL_M`: dot products (transposed B) or axpy tiles (plain B), no packing.
+    Small,
     /// Packed with these MC and NC.
     Packed { mc: usize, nc: usize },
 }
@@ -139,6 +142,12 @@ fn plan(isa: Isa, g: &Gemm) -> Plan {
     if g.m == 0 || g.n == 0 || g.k == 0 || g.alpha == 0.0 {
         return Plan {
             kind: Kind::Trivial,
+            scratch: 0,
+        };
+    }
+    if g.m <= small::SMALL_M {
+        return Plan {
+            kind: Kind::Small,
             scratch: 0,
         };
     }
@@ -344,6 +353,7 @@ fn execute(
     match plan.kind {
         Kind::Trivial => scale_c(g, c, ldc),
         Kind::Direct => with_micro!(isa, k, MR => run_direct(k, g, a, lda, b, ldb, c, ldc)),
+        Kind::Small => with_micro!(isa, k, MR => small::run(k, g, a, lda, b, ldb, c, ldc)),
         Kind::Packed { mc, nc } => {
             let mb = MatB {
                 b,
@@ -457,12 +467,29 @@ pub fn sgemm_batched(
         return Ok(());
     }
     // With shared B and A, C stacked row-wise, the batches are one taller GEMM; by the
-    // determinism rule in the module docs it gives the same bits as separate calls.
-    if batch > 1 && stride_b == 0 && !g.trans_a {
+    // determinism rule in the module docs it gives the same bits as separate calls. Small-m
+    // products with transposed B sum in another order than taller ones, so those are merged
+    // only up to SMALL_M rows at a time.
+    let stacked =
+        g.m.checked_mul(lda) == Some(stride_a) && g.m.checked_mul(ldc) == Some(stride_c);
+    if batch > 1 && stride_b == 0 && !g.trans_a && stacked && g.trans_b && plan1.kind == Kind::Small
+    {
+        let per = (small::SMALL_M / g.m.max(1)).max(1);
+        let mut i = 0;
+        while i < batch {
+            let nb = per.min(batch - i);
+            let tall = Gemm { m: g.m * nb, ..*g };
+            let ai = a.get(i * stride_a..).ok_or(driver::oob())?;
+            let ci = c.get_mut(i * stride_c..).ok_or(driver::oob())?;
+            check(&tall, ai.len(), lda, b.len(), ldb, ci.len(), ldc)?;
+            execute(isa, plan(isa, &tall), &tall, ai, lda, b, ldb, ci, ldc, scratch)?;
+            i += nb;
+        }
+        return Ok(());
+    }
+    if batch > 1 && stride_b == 0 && !g.trans_a && stacked {
         let tall = g.m.checked_mul(batch).map(|m| Gemm { m, ..*g });
-        let stacked =
-            g.m.checked_mul(lda) == Some(stride_a) && g.m.checked_mul(ldc) == Some(stride_c);
-        if let (Some(tall), true) = (tall, stacked) {
+        if let Some(tall) = tall {
             let p = plan(isa, &tall);
             if p.scratch <= scratch.len() {
                 return execute(isa, p, &tall, a, lda, b, ldb, c, ldc, scratch);
