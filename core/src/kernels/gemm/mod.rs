@@ -10,8 +10,13 @@
 //! - `beta == 0`: C is overwritten; its old values (even NaN) are never read.
 //!
 //! # Paths
-//! [`sgemm`] picks the instruction set once ([`Isa::detect`]) and then one of two loop
+//! [`sgemm`] picks the instruction set once ([`Isa::detect`]) and then one of three loop
 //! structures from the sizes alone:
+//! - **small-m** (no scratch), whenever `m <= 4` (GEMV-like products: batch-1 fully
+//!   connected layers, `y[1, n] = x[1, k] * W[n, k]^T` with `trans_b`). With transposed B
+//!   each element is a dot product of a row of op(A) with a contiguous row of stored B, up to
+//!   8 rows of B per pass sharing every load of A, summed over 8 lanes (see *Determinism*);
+//!   with plain B an `m x 16..64` register tile of C walks the rows of B (axpy).
 //! - **direct** (no scratch): the micro-kernel reads A and B in place. On AVX2 and NEON when
 //!   B is not transposed and `m <= MR` or `m * n * k <= 32^3`; on the portable kernel when
 //!   `m * n * k <= 64^3`, or B is not transposed and `m <= MR`, and always on bare-metal
@@ -27,24 +32,35 @@
 //! | `Generic` | 4 x 8 (4 x 4 on bare metal) | 256 | 64 | 512 |
 //!
 //! # Scratch
-//! [`scratch_len`] is 0 for the direct path and for the special cases above. For the packed
-//! path it is `ceil(min(m, MC) / MR) * MR * min(k, KC) + ceil(min(n, NC') / NR) * NR *
-//! min(k, KC) + 32` f32 elements (the 32 let both buffers start on 64-byte boundaries), where
+//! [`scratch_len`] is 0 for the small-m and direct paths and for the special cases above. For
+//! the packed path it is `ceil(min(m, MC) / MR) * MR * min(k, KC) + ceil(min(n, NC') / NR) *
+//! NR * min(k, KC) + 32` f32 elements (the 32 let both buffers start on 64-byte boundaries), where
 //! `NC' = NC` when `m > MC`, and `NC' = 4 * NR` when `m <= MC` (A is then one block that stays
 //! packed while B streams past it four panels at a time). Examples on x86_64 with AVX2:
 //! 512 x 512 x 512 needs 167,968 elements (672 KB), 1024^3 needs 299,040 (1.2 MB), 100 x 1000
-//! x 300 needs 42,528, a 1 x 4096 x 4096 product with `trans_b` 17,952, and anything with
-//! plain B and `m <= 6` or `m * n * k <= 32768` needs none. On bare-metal targets it is
-//! always 0.
+//! x 300 needs 42,528, a 5 x 4096 x 4096 product with `trans_b` 17,952, and anything with
+//! `m <= 4`, or plain B and `m <= 6`, or `m * n * k <= 32768` needs none. On bare-metal
+//! targets it is always 0.
 //!
 //! # Determinism
-//! Each element of C is computed the same way on every path: for each block of 256
-//! consecutive `p` in order, a product sum from zero in increasing `p` (fused multiply-add on
-//! AVX2/NEON, multiply then add on the portable kernel), then `C = alpha * sum (+ beta * C)`
-//! with the caller's beta for the first block and 1 after. So the bits depend only on `k`,
-//! `alpha`, `beta`, the instruction set and the inputs, not on `m`, `n`, the path or how C is
-//! split into pieces (threads may split rows or columns freely and get the same bits).
-//! Results differ between instruction sets within the usual rounding error.
+//! Every run gives the same bits (no data-dependent or thread-dependent order). Each element
+//! of C is computed in one of two fixed ways, with fused multiply-adds on AVX2/NEON and a
+//! multiply then an add on the portable kernel:
+//! - **Sequential** (plain B on every path; transposed B when `m > 4`): for each block of 256
+//!   consecutive `p` in order, a product sum from zero in increasing `p`, then
+//!   `C = alpha * sum (+ beta * C)` with the caller's beta for the first block and 1 after.
+//! - **Lanes** (transposed B and `m <= 4`): 8 partial sums, lane `l` summing the products of
+//!   the `p` with `p % 8 == l` in increasing `p` (over all of `k`; the last partial chunk of 8
+//!   is zero-padded, adding `0 * 0`), then
+//!   `sum = ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))` and
+//!   `C = alpha * sum (+ beta * C)`.
+//!
+//! So the bits depend only on `k`, `alpha`, `beta`, the instruction set, the inputs and (for
+//! transposed B) whether `m <= 4`; not on `n`, the element's position or how C is split into
+//! column blocks. Splitting rows keeps the bits with plain B, and with transposed B as long as
+//! the whole and every piece are on the same side of `m <= 4` (threads should split a
+//! small-m product by columns). Results differ between instruction sets within the usual
+//! rounding error.
 
 mod driver;
 mod generic;
@@ -104,7 +120,7 @@ impl Gemm {
 }
 
 /// The instruction set a GEMM micro-kernel uses: AVX2 + FMA runs 6 x 16 tiles, NEON 8 x 8,
-/// the portable code 4 x 8 (4 x 4 on bare metal).
+/// the portable code 4 x 8 (4 x 4 on bare metal); each has its small-m kernels as well.
 pub use crate::kernels::cpu::Isa;
 
 /// (MR, NR, MC, NC) of an instruction set's micro-kernel and cache blocks.
