@@ -486,8 +486,7 @@ pub fn sgemm_batched(
     // determinism rule in the module docs it gives the same bits as separate calls. Small-m
     // products with transposed B sum in another order than taller ones, so those are merged
     // only up to SMALL_M rows at a time.
-    let stacked =
-        g.m.checked_mul(lda) == Some(stride_a) && g.m.checked_mul(ldc) == Some(stride_c);
+    let stacked = g.m.checked_mul(lda) == Some(stride_a) && g.m.checked_mul(ldc) == Some(stride_c);
     if batch > 1 && stride_b == 0 && !g.trans_a && stacked && g.trans_b && plan1.kind == Kind::Small
     {
         let per = (small::SMALL_M / g.m.max(1)).max(1);
@@ -498,7 +497,18 @@ pub fn sgemm_batched(
             let ai = a.get(i * stride_a..).ok_or(driver::oob())?;
             let ci = c.get_mut(i * stride_c..).ok_or(driver::oob())?;
             check(&tall, ai.len(), lda, b.len(), ldb, ci.len(), ldc)?;
-            execute(isa, plan(isa, &tall), &tall, ai, lda, b, ldb, ci, ldc, scratch)?;
+            execute(
+                isa,
+                plan(isa, &tall),
+                &tall,
+                ai,
+                lda,
+                b,
+                ldb,
+                ci,
+                ldc,
+                scratch,
+            )?;
             i += nb;
         }
         return Ok(());
