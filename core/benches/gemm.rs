@@ -2,6 +2,8 @@
 //!
 //! `cargo bench -p born-core --features std --bench gemm`
 //! Throughput is 2 * m * n * k elements per iteration, so criterion's `elem/s` is FLOP/s.
+//! Group `sgemv` holds small-m shapes (ids `m{m}_n{n}_k{k}_tb{trans_b}`); run only those with
+//! `cargo bench -p born-core --features std --bench gemm -- sgemv`.
 
 use born_core::kernels::gemm::{scratch_len, sgemm, Gemm};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -84,8 +86,16 @@ criterion_main!(benches);
 
 fn bench_gemv(c: &mut Criterion) {
     let mut group = c.benchmark_group("sgemv");
+    // (m, n, k, trans_b). The first ones are batch-1 fully connected layers as the
+    // interpreter runs them (`x[1, k] * W[n, k]^T`, torch Linear layout).
     for &(m, n, k, tb) in &[
-        (1usize, 1024usize, 1024usize, false),
+        (1usize, 128usize, 784usize, true),
+        (1, 10, 128, true),
+        (1, 64, 1568, true),
+        (4, 3072, 768, true),
+        (1, 128, 784, false),
+        (4, 3072, 768, false),
+        (1, 1024, 1024, false),
         (1, 1024, 1024, true),
         (4, 1024, 1024, true),
         (1, 4096, 4096, true),
@@ -103,7 +113,7 @@ fn bench_gemv(c: &mut Criterion) {
         group.sample_size(20);
         group.measurement_time(Duration::from_secs(1));
         group.warm_up_time(Duration::from_millis(300));
-        let id = format!("{m}x{n}x{k}_tb{}", tb as u8);
+        let id = format!("m{m}_n{n}_k{k}_tb{}", tb as u8);
         group.bench_function(BenchmarkId::new("born", &id), |bch| {
             bch.iter(|| {
                 sgemm(

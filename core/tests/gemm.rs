@@ -208,7 +208,10 @@ proptest! {
     }
 
     /// Splitting C into row blocks or column blocks (as threads would) gives the same bits,
-    /// whichever path (direct or packed) each piece takes.
+    /// whichever path (direct, packed, small-m) each piece takes; except that with transposed
+    /// B the small-m path (m <= 4) sums in another order, so a row split keeps the bits only
+    /// when every piece is on the same side of m <= 4 as the whole (else it is checked
+    /// against the reference).
     #[test]
     fn splits_give_same_bits(cs in case(), rs in 0.0f64..1.0, cs_frac in 0.0f64..1.0) {
         for isa in isas() {
@@ -224,7 +227,12 @@ proptest! {
                 sgemm_for(isa, &gi, &cs.a[a_off..], cs.lda, &cs.b, cs.ldb,
                     &mut c[r0 * cs.ldc..], cs.ldc, &mut s).unwrap();
             }
-            prop_assert!(bits_eq(&c, &full), "row split at {} differs ({:?})", r, isa);
+            let same_side = |rows: usize| rows == 0 || (rows <= SMALL_M) == (g.m <= SMALL_M);
+            if !g.trans_b || (same_side(r) && same_side(g.m - r)) {
+                prop_assert!(bits_eq(&c, &full), "row split at {} differs ({:?})", r, isa);
+            } else {
+                cs.assert_close(&c, &cs.reference());
+            }
             // Columns [0, q) and [q, n).
             let q = ((g.n as f64 * cs_frac) as usize).min(g.n);
             let mut c = cs.c.clone();
@@ -275,6 +283,198 @@ proptest! {
             sgemm(&g, &ci.a, cs.lda, &ci.b, cs.ldb, &mut sep, cs.ldc, &mut s).unwrap();
             prop_assert!(bits_eq(&sep, &c[i * stride_c..i * stride_c + sc1]));
         }
+    }
+}
+
+/// Largest m of the small-m path.
+const SMALL_M: usize = 4;
+
+/// Small-m shapes: m in 1..=6 (both sides of the small-m bound), n and k with tails of
+/// every kernel width (8 lanes, 2..8 rows or 16..64 columns per call) and of KC (256).
+fn small_case() -> impl Strategy<Value = Case> {
+    (
+        1usize..=6,
+        prop_oneof![dim(), 60usize..140],
+        prop_oneof![
+            prop::sample::select(vec![1usize, 3, 7, 8, 9, 15, 16, 17, 33, 255, 256, 257]),
+            1usize..100,
+            250usize..600,
+        ],
+        any::<bool>(),
+        any::<bool>(),
+        scalars(),
+        (0usize..3, 0usize..3, 0usize..3),
+        any::<u32>(),
+    )
+        .prop_map(
+            |(m, n, k, trans_a, trans_b, (alpha, beta), (ea, eb, ec), seed)| {
+                let g = Gemm {
+                    m,
+                    n,
+                    k,
+                    trans_a,
+                    trans_b,
+                    alpha,
+                    beta,
+                };
+                Case::new(g, ea, eb, ec, seed)
+            },
+        )
+}
+
+/// The documented summation of the small-m transposed-B path for element (i, j): 8 lanes,
+/// lane l summing the products of p = l mod 8 in increasing p (fused on SIMD paths),
+/// then `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))` and the alpha / beta update.
+fn small_dot_model(cs: &Case, i: usize, j: usize, fused: bool) -> f32 {
+    let mut l = [0.0f32; 8];
+    for p in 0..cs.g.k {
+        let (x, w) = (cs.op_a(i, p), cs.op_b(p, j));
+        l[p % 8] = if fused {
+            x.mul_add(w, l[p % 8])
+        } else {
+            l[p % 8] + x * w
+        };
+    }
+    // Zero-padded lanes of the last chunk add 0 * 0.
+    if cs.g.k % 8 != 0 {
+        for v in l.iter_mut().skip(cs.g.k % 8) {
+            *v += 0.0;
+        }
+    }
+    let s = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    let r = cs.g.alpha * s;
+    let c0 = cs.c[i * cs.ldc + j];
+    if cs.g.beta == 0.0 {
+        r
+    } else {
+        r + cs.g.beta * c0
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The small-m path (m <= 4; m = 5, 6 take the others) on every instruction set this CPU
+    /// has, against the reference, both transposes, alpha / beta, padded strides.
+    #[test]
+    fn small_m_matches_reference(cs in small_case()) {
+        let want = cs.reference();
+        for isa in isas() {
+            cs.assert_close(&cs.run(isa), &want);
+        }
+        let mut got = cs.c.clone();
+        let mut s = vec![0.0; scratch_len(&cs.g)];
+        sgemm(&cs.g, &cs.a, cs.lda, &cs.b, cs.ldb, &mut got, cs.ldc, &mut s).unwrap();
+        cs.assert_close(&got, &want);
+    }
+
+    /// With transposed B and m <= 4 each element has exactly the bits of the documented
+    /// summation order; with plain B the bits are those of the taller (direct or packed)
+    /// product the rows belong to.
+    #[test]
+    fn small_m_order_is_the_documented_one(cs in small_case()) {
+        let g = cs.g;
+        prop_assume!(g.m <= SMALL_M);
+        for isa in isas() {
+            let got = cs.run(isa);
+            if g.trans_b {
+                for i in 0..g.m {
+                    for j in 0..g.n {
+                        let want = small_dot_model(&cs, i, j, isa != Isa::Generic);
+                        let v = got[i * cs.ldc + j];
+                        prop_assert!(v.to_bits() == want.to_bits(),
+                            "{:?} {:?} ({}, {}): {} vs model {}", isa, g, i, j, v, want);
+                    }
+                }
+            } else {
+                // The same rows inside a 7-row product (direct or packed path).
+                let tall = Gemm { m: 7, ..g };
+                let mut t = Case::new(tall, cs.lda - if g.trans_a { g.m } else { g.k },
+                    cs.ldb - if g.trans_b { g.k } else { g.n }, cs.ldc - g.n, 0);
+                for i in 0..g.m {
+                    for p in 0..g.k {
+                        let v = cs.op_a(i, p);
+                        if g.trans_a { t.a[p * t.lda + i] = v } else { t.a[i * t.lda + p] = v }
+                    }
+                }
+                t.b.clone_from(&cs.b);
+                t.c[..cs.c.len()].copy_from_slice(&cs.c);
+                let full = t.run(isa);
+                prop_assert!(bits_eq(&got, &full[..got.len()]), "{:?} {:?}", isa, g);
+            }
+        }
+    }
+}
+
+/// Batched transposed-B GEMVs with shared weights (merged up to 4 rows per call) give the
+/// same bits as separate calls.
+#[test]
+fn batched_small_m_same_bits() {
+    for m in 1..=5 {
+        let g = Gemm {
+            trans_b: true,
+            beta: 1.0,
+            ..Gemm::new(m, 37, 300)
+        };
+        let batch = 7;
+        let a = fill(batch * g.m * g.k, 1);
+        let b = fill(g.k * g.n, 2);
+        let c0 = fill(batch * g.m * g.n, 3);
+        let mut c = c0.clone();
+        let mut s = vec![0.0; scratch_len(&g)];
+        sgemm_batched(
+            &g,
+            batch,
+            &a,
+            g.k,
+            g.m * g.k,
+            &b,
+            g.k,
+            0,
+            &mut c,
+            g.n,
+            g.m * g.n,
+            &mut s,
+        )
+        .unwrap();
+        for i in 0..batch {
+            let r = i * g.m * g.n..(i + 1) * g.m * g.n;
+            let mut ci = c0[r.clone()].to_vec();
+            sgemm(&g, &a[i * g.m * g.k..], g.k, &b, g.k, &mut ci, g.n, &mut s).unwrap();
+            assert!(bits_eq(&ci, &c[r]), "m {m} batch {i}");
+        }
+    }
+}
+
+/// A hand-computed GEMV in the torch Linear layout (`y = x * W^T + y`), where the summation
+/// order matters: 1e8 + 1 - 1e8 in f32 depends on where the 1 is added.
+#[test]
+fn small_m_hand_computed() {
+    // W rows: [1, 2, 3], [4, 5, 6]; x = [1, 1, 2]; y0 = [10, 20]; y = x W^T + y0.
+    let g = Gemm {
+        trans_b: true,
+        beta: 1.0,
+        ..Gemm::new(1, 2, 3)
+    };
+    let w = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let x = [1.0, 1.0, 2.0];
+    for isa in isas() {
+        let mut y = [10.0, 20.0];
+        sgemm_for(isa, &g, &x, 3, &w, 3, &mut y, 2, &mut []).unwrap();
+        assert_eq!(y, [19.0, 41.0], "{isa:?}");
+    }
+    // k = 9: lanes 0 and 8 share lane 0, so 1e8 and -1e8 cancel exactly before the 1s
+    // in lanes 1..7 are added: the sum is exactly 7 (the sequential order gives 0).
+    let g = Gemm {
+        trans_b: true,
+        ..Gemm::new(1, 1, 9)
+    };
+    let x = [1e8, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, -1e8];
+    let w = [1.0; 9];
+    for isa in isas() {
+        let mut y = [f32::NAN];
+        sgemm_for(isa, &g, &x, 9, &w, 9, &mut y, 1, &mut []).unwrap();
+        assert_eq!(y, [7.0], "{isa:?}");
     }
 }
 
@@ -443,6 +643,17 @@ fn scratch_sizes() {
     assert_eq!(scratch_len(&Gemm::new(1, 4096, 4096)), 0);
     assert_eq!(scratch_len(&Gemm::new(32, 32, 32)), 0);
     for isa in isas() {
+        // Nor does any product with m <= 4 (the small-m path), transposed or not.
+        for m in 1..=SMALL_M {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                let g = Gemm {
+                    trans_a: ta,
+                    trans_b: tb,
+                    ..Gemm::new(m, 4096, 4096)
+                };
+                assert_eq!(scratch_len_for(isa, &g), 0);
+            }
+        }
         assert_eq!(scratch_len_for(isa, &Gemm::new(0, 9, 9)), 0);
         assert_eq!(scratch_len_for(isa, &Gemm::new(9, 9, 0)), 0);
     }
@@ -453,7 +664,7 @@ fn scratch_sizes() {
         assert_eq!(s(1024, 1024, 1024), 144 * 256 + 1024 * 256 + 32);
         let gt = Gemm {
             trans_b: true,
-            ..Gemm::new(1, 4096, 4096)
+            ..Gemm::new(5, 4096, 4096)
         };
         assert_eq!(scratch_len_for(Isa::Avx2Fma, &gt), 6 * 256 + 64 * 256 + 32);
         // A single A block (m <= 144): four 16-wide B panels at a time.

@@ -10,8 +10,13 @@
 //! - `beta == 0`: C is overwritten; its old values (even NaN) are never read.
 //!
 //! # Paths
-//! [`sgemm`] picks the instruction set once ([`Isa::detect`]) and then one of two loop
+//! [`sgemm`] picks the instruction set once ([`Isa::detect`]) and then one of three loop
 //! structures from the sizes alone:
+//! - **small-m** (no scratch), whenever `m <= 4` (GEMV-like products: batch-1 fully
+//!   connected layers, `y[1, n] = x[1, k] * W[n, k]^T` with `trans_b`). With transposed B
+//!   each element is a dot product of a row of op(A) with a contiguous row of stored B, up to
+//!   8 rows of B per pass sharing every load of A, summed over 8 lanes (see *Determinism*);
+//!   with plain B an `m x 16..64` register tile of C walks the rows of B (axpy).
 //! - **direct** (no scratch): the micro-kernel reads A and B in place. On AVX2 and NEON when
 //!   B is not transposed and `m <= MR` or `m * n * k <= 32^3`; on the portable kernel when
 //!   `m * n * k <= 64^3`, or B is not transposed and `m <= MR`, and always on bare-metal
@@ -27,28 +32,40 @@
 //! | `Generic` | 4 x 8 (4 x 4 on bare metal) | 256 | 64 | 512 |
 //!
 //! # Scratch
-//! [`scratch_len`] is 0 for the direct path and for the special cases above. For the packed
-//! path it is `ceil(min(m, MC) / MR) * MR * min(k, KC) + ceil(min(n, NC') / NR) * NR *
-//! min(k, KC) + 32` f32 elements (the 32 let both buffers start on 64-byte boundaries), where
+//! [`scratch_len`] is 0 for the small-m and direct paths and for the special cases above. For
+//! the packed path it is `ceil(min(m, MC) / MR) * MR * min(k, KC) + ceil(min(n, NC') / NR) *
+//! NR * min(k, KC) + 32` f32 elements (the 32 let both buffers start on 64-byte boundaries), where
 //! `NC' = NC` when `m > MC`, and `NC' = 4 * NR` when `m <= MC` (A is then one block that stays
 //! packed while B streams past it four panels at a time). Examples on x86_64 with AVX2:
 //! 512 x 512 x 512 needs 167,968 elements (672 KB), 1024^3 needs 299,040 (1.2 MB), 100 x 1000
-//! x 300 needs 42,528, a 1 x 4096 x 4096 product with `trans_b` 17,952, and anything with
-//! plain B and `m <= 6` or `m * n * k <= 32768` needs none. On bare-metal targets it is
-//! always 0.
+//! x 300 needs 42,528, a 5 x 4096 x 4096 product with `trans_b` 17,952, and anything with
+//! `m <= 4`, or plain B and `m <= 6`, or `m * n * k <= 32768` needs none. On bare-metal
+//! targets it is always 0.
 //!
 //! # Determinism
-//! Each element of C is computed the same way on every path: for each block of 256
-//! consecutive `p` in order, a product sum from zero in increasing `p` (fused multiply-add on
-//! AVX2/NEON, multiply then add on the portable kernel), then `C = alpha * sum (+ beta * C)`
-//! with the caller's beta for the first block and 1 after. So the bits depend only on `k`,
-//! `alpha`, `beta`, the instruction set and the inputs, not on `m`, `n`, the path or how C is
-//! split into pieces (threads may split rows or columns freely and get the same bits).
-//! Results differ between instruction sets within the usual rounding error.
+//! Every run gives the same bits (no data-dependent or thread-dependent order). Each element
+//! of C is computed in one of two fixed ways, with fused multiply-adds on AVX2/NEON and a
+//! multiply then an add on the portable kernel:
+//! - **Sequential** (plain B on every path; transposed B when `m > 4`): for each block of 256
+//!   consecutive `p` in order, a product sum from zero in increasing `p`, then
+//!   `C = alpha * sum (+ beta * C)` with the caller's beta for the first block and 1 after.
+//! - **Lanes** (transposed B and `m <= 4`): 8 partial sums, lane `l` summing the products of
+//!   the `p` with `p % 8 == l` in increasing `p` (over all of `k`; the last partial chunk of 8
+//!   is zero-padded, adding `0 * 0`), then
+//!   `sum = ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))` and
+//!   `C = alpha * sum (+ beta * C)`.
+//!
+//! So the bits depend only on `k`, `alpha`, `beta`, the instruction set, the inputs and (for
+//! transposed B) whether `m <= 4`; not on `n`, the element's position or how C is split into
+//! column blocks. Splitting rows keeps the bits with plain B, and with transposed B as long as
+//! the whole and every piece are on the same side of `m <= 4` (threads should split a
+//! small-m product by columns). Results differ between instruction sets within the usual
+//! rounding error.
 
 mod driver;
 mod generic;
 mod reference;
+mod small;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -103,7 +120,7 @@ impl Gemm {
 }
 
 /// The instruction set a GEMM micro-kernel uses: AVX2 + FMA runs 6 x 16 tiles, NEON 8 x 8,
-/// the portable code 4 x 8 (4 x 4 on bare metal).
+/// the portable code 4 x 8 (4 x 4 on bare metal); each has its small-m kernels as well.
 pub use crate::kernels::cpu::Isa;
 
 /// (MR, NR, MC, NC) of an instruction set's micro-kernel and cache blocks.
@@ -122,6 +139,8 @@ enum Kind {
     Trivial,
     /// No packing.
     Direct,
+    /// `m <= SMALL_M`: dot products (transposed B) or axpy tiles (plain B), no packing.
+    Small,
     /// Packed with these MC and NC.
     Packed { mc: usize, nc: usize },
 }
@@ -139,6 +158,12 @@ fn plan(isa: Isa, g: &Gemm) -> Plan {
     if g.m == 0 || g.n == 0 || g.k == 0 || g.alpha == 0.0 {
         return Plan {
             kind: Kind::Trivial,
+            scratch: 0,
+        };
+    }
+    if g.m <= small::SMALL_M {
+        return Plan {
+            kind: Kind::Small,
             scratch: 0,
         };
     }
@@ -344,6 +369,7 @@ fn execute(
     match plan.kind {
         Kind::Trivial => scale_c(g, c, ldc),
         Kind::Direct => with_micro!(isa, k, MR => run_direct(k, g, a, lda, b, ldb, c, ldc)),
+        Kind::Small => with_micro!(isa, k, MR => small::run(k, g, a, lda, b, ldb, c, ldc)),
         Kind::Packed { mc, nc } => {
             let mb = MatB {
                 b,
@@ -457,12 +483,39 @@ pub fn sgemm_batched(
         return Ok(());
     }
     // With shared B and A, C stacked row-wise, the batches are one taller GEMM; by the
-    // determinism rule in the module docs it gives the same bits as separate calls.
-    if batch > 1 && stride_b == 0 && !g.trans_a {
+    // determinism rule in the module docs it gives the same bits as separate calls. Small-m
+    // products with transposed B sum in another order than taller ones, so those are merged
+    // only up to SMALL_M rows at a time.
+    let stacked = g.m.checked_mul(lda) == Some(stride_a) && g.m.checked_mul(ldc) == Some(stride_c);
+    if batch > 1 && stride_b == 0 && !g.trans_a && stacked && g.trans_b && plan1.kind == Kind::Small
+    {
+        let per = (small::SMALL_M / g.m.max(1)).max(1);
+        let mut i = 0;
+        while i < batch {
+            let nb = per.min(batch - i);
+            let tall = Gemm { m: g.m * nb, ..*g };
+            let ai = a.get(i * stride_a..).ok_or(driver::oob())?;
+            let ci = c.get_mut(i * stride_c..).ok_or(driver::oob())?;
+            check(&tall, ai.len(), lda, b.len(), ldb, ci.len(), ldc)?;
+            execute(
+                isa,
+                plan(isa, &tall),
+                &tall,
+                ai,
+                lda,
+                b,
+                ldb,
+                ci,
+                ldc,
+                scratch,
+            )?;
+            i += nb;
+        }
+        return Ok(());
+    }
+    if batch > 1 && stride_b == 0 && !g.trans_a && stacked {
         let tall = g.m.checked_mul(batch).map(|m| Gemm { m, ..*g });
-        let stacked =
-            g.m.checked_mul(lda) == Some(stride_a) && g.m.checked_mul(ldc) == Some(stride_c);
-        if let (Some(tall), true) = (tall, stacked) {
+        if let Some(tall) = tall {
             let p = plan(isa, &tall);
             if p.scratch <= scratch.len() {
                 return execute(isa, p, &tall, a, lda, b, ldb, c, ldc, scratch);
