@@ -447,8 +447,51 @@ fn conv_geometry(depthwise: bool) -> impl Strategy<Value = (ConvParams, [usize; 
         )
 }
 
+/// Stride-1 convolutions with rows of 8 to 40 columns, up to 20 input and 14 output
+/// channels per group: the register-tiled AVX2 strategy (channel pairs, and column pairs
+/// for one input channel per group), with every tile height and width tail.
+#[allow(clippy::type_complexity)]
+fn wide_geometry() -> impl Strategy<Value = (ConvParams, [usize; 4], [usize; 4])> {
+    (
+        (1usize..3, 1usize..3),
+        prop_oneof![Just(1usize), 1usize..21],
+        1usize..15,
+        (1usize..6, 1usize..6),
+        (1usize..3, 1usize..3),
+        [0usize..3, 0usize..3, 0usize..3, 0usize..3],
+        (1usize..8, 6usize..41),
+        (zp(), zp(), act()),
+    )
+        .prop_filter_map(
+            "kernel larger than padded input",
+            |((n, groups), cg, og, (kh, kw), dil, pad, (h, w), (zi, zo, (lo, hi)))| {
+                let p = ConvParams {
+                    conv: Conv2d {
+                        stride: [1, 1],
+                        padding: pad,
+                        dilation: [dil.0, dil.1],
+                        groups,
+                    },
+                    input_zero_point: zi,
+                    output_zero_point: zo,
+                    act_min: lo,
+                    act_max: hi,
+                };
+                let xs = [n, groups * cg, h, w];
+                let ws = [groups * og, cg, kh, kw];
+                p.output_shape(xs, ws).ok().map(|_| (p, xs, ws))
+            },
+        )
+}
+
 fn conv_case(depthwise: bool) -> impl Strategy<Value = ConvCase> {
-    (conv_geometry(depthwise), any::<bool>())
+    conv_case_from(conv_geometry(depthwise))
+}
+
+fn conv_case_from(
+    geometry: impl Strategy<Value = (ConvParams, [usize; 4], [usize; 4])>,
+) -> impl Strategy<Value = ConvCase> {
+    (geometry, any::<bool>())
         .prop_flat_map(|((p, xs, ws), has_bias)| {
             let o = ws[0];
             (
@@ -569,6 +612,13 @@ proptest! {
 
     #[test]
     fn depthwise_paths_equal_reference(cs in conv_case(true)) {
+        run_conv_cases(&cs)?;
+    }
+
+    /// The register-tiled strategy (on AVX2) against the reference, bit for bit, with
+    /// extreme zero points, multipliers (incl. `i32::MIN`) and shifts.
+    #[test]
+    fn wide_conv2d_paths_equal_reference(cs in conv_case_from(wide_geometry())) {
         run_conv_cases(&cs)?;
     }
 

@@ -37,6 +37,8 @@
 mod direct;
 mod im2col;
 mod reference;
+#[cfg(target_arch = "x86_64")]
+mod shifted;
 
 pub use reference::conv2d_reference;
 
@@ -243,9 +245,11 @@ enum Strategy {
     Direct,
     Pointwise,
     Implicit,
+    #[cfg(target_arch = "x86_64")]
+    Shifted,
 }
 
-fn strategy(g: &Geom) -> Strategy {
+fn strategy(g: &Geom, isa: Isa) -> Strategy {
     if g.cg == 1 && g.groups > 1 {
         Strategy::Direct
     } else if g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.oh == g.h && g.ow == g.w {
@@ -254,6 +258,11 @@ fn strategy(g: &Geom) -> Strategy {
     } else if cfg!(target_os = "none") {
         Strategy::Direct
     } else {
+        #[cfg(target_arch = "x86_64")]
+        if isa == Isa::Avx2Fma && shifted::applies(g) {
+            return Strategy::Shifted;
+        }
+        let _ = isa;
         Strategy::Implicit
     }
 }
@@ -264,8 +273,10 @@ fn gemm_shape(g: &Geom) -> Gemm {
 
 fn fast_scratch(g: &Geom, isa: Isa) -> Result<usize> {
     let gm = gemm_shape(g);
-    Ok(match strategy(g) {
+    Ok(match strategy(g, isa) {
         Strategy::Direct => 0,
+        #[cfg(target_arch = "x86_64")]
+        Strategy::Shifted => shifted::scratch_len(g)?,
         Strategy::Pointwise => gemm::scratch_len_for(isa, &gm),
         Strategy::Implicit => padded_len(g)?
             .checked_add(gemm::packed_b_scratch_len(isa, gm.m, gm.n, gm.k))
@@ -374,8 +385,10 @@ pub fn conv2d(
     let isa = Isa::detect();
     check_scratch(fast_scratch(&g, isa)?, scratch.len())?;
     let gm = gemm_shape(&g);
-    match strategy(&g) {
+    match strategy(&g, isa) {
         Strategy::Direct => direct::conv(&g, input, weight, bias, out),
+        #[cfg(target_arch = "x86_64")]
+        Strategy::Shifted => shifted::conv(&g, input, weight, bias, out, scratch),
         Strategy::Pointwise => per_group(&g, input, weight, bias, out, |x, w, c, beta| {
             let gb = Gemm { beta, ..gm };
             gemm::sgemm_for(isa, &gb, w, gm.k, x, gm.n, c, gm.n, scratch)

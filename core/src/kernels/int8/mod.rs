@@ -46,6 +46,8 @@
 mod dot;
 mod fast;
 mod reference;
+#[cfg(target_arch = "x86_64")]
+mod shifted;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -116,12 +118,19 @@ impl ConvParams {
         self.conv.output_shape(input, weight)
     }
 
-    /// `i32` elements of scratch [`conv2d`] needs: 0 for a depthwise convolution
-    /// (`c_in / groups == 1` with `groups > 1`), otherwise `ceil(c_in / groups * kh * kw /
-    /// 4)` (one receptive field of int8 values). Errors as [`ConvParams::output_shape`].
+    /// `i32` elements of scratch [`conv2d`] (and [`conv2d_for`] on any available
+    /// instruction set) needs: 0 for a depthwise convolution (`c_in / groups == 1` with
+    /// `groups > 1`); for the register-tiled strategy (AVX2, stride 1, see the [module
+    /// docs](self)) the pair-widened padded input `ceil(c_in / groups / 2) * (h + pad_top +
+    /// pad_bottom) * (w + pad_left + pad_right)` (one plane for `c_in / groups == 1`) plus
+    /// the words its last tile reads past it (at most 15 + `dilation_w * (kw - 1)`), the
+    /// packed weights `c_out / groups * pairs` and `c_out / groups` corrections; otherwise
+    /// `ceil(c_in / groups * kh * kw / 4)` (one receptive field of int8 values). Errors as
+    /// [`ConvParams::output_shape`].
     pub fn scratch_len(&self, input: [usize; 4], weight: [usize; 4]) -> Result<usize> {
         let g = self.conv.geom(input, weight)?;
-        Ok(scratch_for(&g))
+        let patch = scratch_for(&g, Isa::Generic)?;
+        Ok(patch.max(scratch_for(&g, Isa::detect())?))
     }
 }
 
@@ -129,13 +138,35 @@ fn is_depthwise(g: &Geom) -> bool {
     g.cg == 1 && g.groups > 1
 }
 
-fn scratch_for(g: &Geom) -> usize {
+/// The strategy [`conv2d_for`] takes on `isa`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConvStrategy {
+    Depthwise,
+    Patches,
+    #[cfg(target_arch = "x86_64")]
+    Shifted,
+}
+
+fn conv_strategy(g: &Geom, isa: Isa) -> ConvStrategy {
     if is_depthwise(g) {
-        0
-    } else {
-        // cg * kh * kw <= weight length, which fits usize.
-        (g.cg * g.kh * g.kw).div_ceil(4)
+        return ConvStrategy::Depthwise;
     }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2Fma && !cfg!(target_os = "none") && shifted::applies(g) {
+        return ConvStrategy::Shifted;
+    }
+    let _ = isa;
+    ConvStrategy::Patches
+}
+
+fn scratch_for(g: &Geom, isa: Isa) -> Result<usize> {
+    Ok(match conv_strategy(g, isa) {
+        ConvStrategy::Depthwise => 0,
+        // cg * kh * kw <= weight length, which fits usize.
+        ConvStrategy::Patches => (g.cg * g.kh * g.kw).div_ceil(4),
+        #[cfg(target_arch = "x86_64")]
+        ConvStrategy::Shifted => shifted::scratch_len(g)?,
+    })
 }
 
 /// Requantization shared by every path: `clamp(mbqm(acc) + zp, lo, hi)`.
@@ -408,8 +439,14 @@ pub fn conv2d_for(
 ) -> Result<()> {
     check_isa(CONV, isa)?;
     let (g, rq) = check_conv(p, x, x_shape, w, w_shape, bias, multiplier, shift, out)?;
-    crate::kernels::check_len(CONV, "scratch", scratch_for(&g), scratch.len())?;
-    if is_depthwise(&g) {
+    crate::kernels::check_len(CONV, "scratch", scratch_for(&g, isa)?, scratch.len())?;
+    let strategy = conv_strategy(&g, isa);
+    #[cfg(target_arch = "x86_64")]
+    if strategy == ConvStrategy::Shifted {
+        let zp = p.input_zero_point;
+        return shifted::conv(&g, zp, &rq, x, w, bias, multiplier, shift, out, scratch);
+    }
+    if strategy == ConvStrategy::Depthwise {
         fast::depthwise(
             &g,
             p.input_zero_point,
