@@ -175,6 +175,42 @@ fn numpy_conv2d() {
     assert!(cases.len() >= 6);
 }
 
+/// Max pooling whose windows all lie inside the input (the fast path, incl. 2 x 2 stride
+/// 2 as in the MNIST CNN), and with a ceil-mode overhang (the general path), against the
+/// reference on larger planes than the property test draws.
+#[test]
+fn max_pool_inside_windows() {
+    let cases = [
+        (Pool2d::new([2, 2]), [1, 16, 28, 28]),
+        (Pool2d::new([2, 2]), [2, 3, 15, 17]),
+        (
+            Pool2d {
+                ceil_mode: true,
+                ..Pool2d::new([2, 2])
+            },
+            [1, 3, 15, 17],
+        ),
+        (
+            Pool2d {
+                stride: [2, 1],
+                ..Pool2d::new([3, 3])
+            },
+            [1, 2, 11, 9],
+        ),
+        (Pool2d::new([1, 1]), [1, 1, 1, 5]),
+    ];
+    for (p, shape) in cases {
+        let len: usize = shape.iter().product();
+        let x: Vec<i8> = (0..len).map(|i| (i * 37 % 251) as i8).collect();
+        let [oh, ow] = p.output_hw(shape[2], shape[3]).unwrap();
+        let olen = shape[0] * shape[1] * oh * ow;
+        let (mut want, mut got) = (vec![0i8; olen], vec![0x55i8; olen]);
+        max_pool2d_reference(&p, &x, shape, &mut want).unwrap();
+        max_pool2d(&p, &x, shape, &mut got).unwrap();
+        assert_eq!(got, want, "{p:?} {shape:?}");
+    }
+}
+
 #[test]
 fn numpy_pools() {
     let d = doc();

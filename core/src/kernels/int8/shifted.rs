@@ -209,24 +209,41 @@ fn pack_weights(
     let ksz = g.kh * g.kw;
     let rows = w.chunks_exact(k).zip(wq.chunks_exact_mut(p.pairs));
     for (o, ((wr, qr), cr)) in rows.zip(corr.iter_mut()).enumerate() {
-        let at = |c: usize, ky: usize, kx: usize| -> i8 {
-            if c < g.cg && kx < g.kw {
-                wr.get(c * ksz + ky * g.kw + kx).copied().unwrap_or(0)
-            } else {
-                0
-            }
-        };
-        let mut i = 0;
-        for q in 0..p.planes {
-            for ky in 0..g.kh {
-                for kq in 0..p.kwq {
-                    let v = if p.cols {
-                        word(at(0, ky, 2 * kq), at(0, ky, 2 * kq + 1))
-                    } else {
-                        word(at(2 * q, ky, kq), at(2 * q + 1, ky, kq))
+        if p.cols {
+            // One channel: kernel row `ky` gives pairs of adjacent columns, the last one
+            // padded with a zero weight when `kw` is odd.
+            let qrows = qr.chunks_exact_mut(p.kwq);
+            for (wrow, qrow) in wr.chunks_exact(g.kw).zip(qrows) {
+                let pairs = wrow.chunks_exact(2);
+                let last = pairs.remainder().first().copied();
+                let (full, rest) = qrow.split_at_mut(pairs.len());
+                for (q, pr) in full.iter_mut().zip(pairs) {
+                    let (Some(&a), Some(&b)) = (pr.first(), pr.get(1)) else {
+                        return Err(oob(CONV));
                     };
-                    *qr.get_mut(i).ok_or(oob(CONV))? = v;
-                    i += 1;
+                    *q = word(a, b);
+                }
+                if let (Some(q), Some(a)) = (rest.first_mut(), last) {
+                    *q = word(a, 0);
+                }
+            }
+        } else {
+            // Channels `2 cp` and `2 cp + 1` at the same tap; a missing last channel has
+            // weight 0.
+            let qplanes = qr.chunks_exact_mut(ksz);
+            for (cp, qp) in qplanes.enumerate() {
+                let a = wr.get(2 * cp * ksz..(2 * cp + 1) * ksz).ok_or(oob(CONV))?;
+                match wr.get((2 * cp + 1) * ksz..(2 * cp + 2) * ksz) {
+                    Some(b) => {
+                        for ((q, &va), &vb) in qp.iter_mut().zip(a).zip(b) {
+                            *q = word(va, vb);
+                        }
+                    }
+                    None => {
+                        for (q, &va) in qp.iter_mut().zip(a) {
+                            *q = word(va, 0);
+                        }
+                    }
                 }
             }
         }
