@@ -21,6 +21,12 @@
 //!   bits equal [`conv2d_reference`].
 //! - **pointwise**: 1 x 1, stride 1, no padding: the input already is the GEMM's B matrix,
 //!   so one [`sgemm`](crate::kernels::gemm::sgemm) per image and group, no im2col.
+//! - **shifted implicit GEMM** (x86_64 with AVX2 + FMA; stride 1, not depthwise, padded group
+//!   input of at most 2^16 values, output at least half of each padded row): the group's
+//!   input zero-padded once into scratch, where every im2col row is a contiguous run, so a
+//!   6 x 16 register-tiled micro-kernel reads B in place and writes the output (plus bias)
+//!   directly; nothing is packed per tile. Each output is the FMA sum from zero over
+//!   `(c, ky, kx)` in order, then `+ bias`, whatever the tiling.
 //! - **implicit GEMM** (everything else): the GEMM's packed path, with the im2col matrix
 //!   written straight into the packed B panels block by block; no im2col matrix is stored, so
 //!   it needs only the GEMM's packing scratch and copies each input value once per use instead
@@ -223,10 +229,12 @@ impl Conv2d {
         Ok([g.n, g.o, g.oh, g.ow])
     }
 
-    /// f32 elements of scratch [`conv2d`] needs: 0 for the direct strategy; otherwise the
-    /// GEMM's packing buffers (see [`gemm`] for their size) plus, for the implicit GEMM with
-    /// padding, one group's zero-padded input (`c_in / groups * (h + pad_top + pad_bottom) *
-    /// (w + pad_left + pad_right)`). Errors as [`Conv2d::output_shape`].
+    /// f32 elements of scratch [`conv2d`] needs: 0 for the direct strategy; for the shifted
+    /// implicit GEMM one group's zero-padded input (`c_in / groups * (h + pad_top +
+    /// pad_bottom) * (w + pad_left + pad_right)`) plus the zeros its last tile reads past it
+    /// (at most 15 + `dilation_w * (kw - 1)`); otherwise the GEMM's packing buffers (see
+    /// [`gemm`] for their size) plus, for the implicit GEMM with padding, one group's
+    /// zero-padded input. Errors as [`Conv2d::output_shape`].
     pub fn scratch_len(&self, input: [usize; 4], weight: [usize; 4]) -> Result<usize> {
         let g = self.geom(input, weight)?;
         fast_scratch(&g, Isa::detect())

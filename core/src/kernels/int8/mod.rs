@@ -29,13 +29,23 @@
 //!   input; on the Cortex-M4/M7 DSP extension (`SXTB16` / `SXTAB16` + `SMLAD`) when compiled
 //!   with born-core's `arm-dsp` feature (or where the compiler reports `target_feature =
 //!   "dsp"`, which stable rustc does not; `scripts/test-arm-dsp.sh` tests the path on armv7
-//!   under qemu-arm); otherwise portable code. A general convolution gathers each output position's receptive field
+//!   under qemu-arm); otherwise portable code.
+//! - [`conv2d`] on x86_64 with AVX2, stride 1, not depthwise, output rows of at least 8
+//!   columns making up at least half of each padded row and a padded input of at most 2^16
+//!   words: a register-tiled implicit GEMM (6 output channels x 16 positions, `i16` pairs
+//!   through `_mm256_madd_epi16` into `i32`) over the input copied once into scratch, padded
+//!   with the zero point and widened in tap pairs (channel pairs, or column pairs for one
+//!   input channel per group); the zero point is taken out by the per-channel correction
+//!   `bias - zp * Σ w` and the requantization runs on 8 lanes at once, with the reference's
+//!   bits. Otherwise a general convolution gathers each output position's receptive field
 //!   (`c_in / groups * kh * kw` int8 values, padding filled with the input zero point) into
-//!   scratch and takes one inner product per output channel; a depthwise convolution
+//!   scratch and takes one inner product per output channel (the only strategy on
+//!   bare-metal targets); a depthwise convolution
 //!   (`c_in / groups == 1`, `groups > 1`) takes its own path without scratch, walking only
 //!   the taps inside the input.
 //! - [`max_pool2d`] / [`avg_pool2d`]: window bounds computed per row and column instead of a
-//!   test per tap.
+//!   test per tap; max pooling whose windows all lie inside the input (no padding, unit
+//!   dilation, no ceil-mode overhang) takes a direct loop.
 //! - [`add`] / [`softmax`]: the reference arithmetic (per-element integer code); [`add`]
 //!   hoists a broadcast scalar's rescaling out of the loop.
 //!
