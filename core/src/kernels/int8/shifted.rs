@@ -182,8 +182,15 @@ fn fill_xq(g: &Geom, p: &Plan, zp: i8, x: &[i8], xq: &mut [i32]) -> Result<()> {
                     *d = word(a, b);
                 }
             } else {
-                for (i, d) in mid.iter_mut().enumerate() {
-                    *d = word(at(ra, lo + i), at(rb, lo + i + db));
+                // Column pairs: `ra == rb`, the second value `db` columns on.
+                let ahead = rb.get(db.min(g.w)..).unwrap_or(&[]);
+                let (near, far) = mid.split_at_mut(ahead.len().min(g.w));
+                for ((d, &a), &b) in near.iter_mut().zip(ra).zip(ahead) {
+                    *d = word(a, b);
+                }
+                let rest = ra.get(near.len()..).unwrap_or(&[]);
+                for (d, &a) in far.iter_mut().zip(rest) {
+                    *d = word(a, zp);
                 }
             }
             for (i, d) in tail.iter_mut().enumerate() {
