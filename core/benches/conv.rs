@@ -1,5 +1,7 @@
-//! conv2d 3x3, 32 -> 32 channels, 32 x 32, batch 1, padding 1: born `conv2d` (implicit GEMM)
-//! against `conv2d_im2col` (im2col + sgemm) in the same run.
+//! born `conv2d` (the dispatching entry point) against `conv2d_im2col` (im2col + sgemm) in
+//! the same run, batch 1, 3x3, padding 1, on
+//! - 32 -> 32 channels, 32 x 32;
+//! - the MNIST CNN's two convolutions: 1 -> 16 channels on 28 x 28, 16 -> 32 on 14 x 14.
 //!
 //! `cargo bench -p born-core --features std --bench conv`
 //! Throughput is 2 * c_out * oh * ow * c_in * kh * kw elements, so criterion's `elem/s` is
@@ -22,22 +24,22 @@ fn fill(len: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
-fn bench_conv(c: &mut Criterion) {
+fn bench_case(c: &mut Criterion, name: &str, c_in: usize, c_out: usize, hw: usize) {
     let p = Conv2d {
         padding: [1; 4],
         ..Conv2d::default()
     };
-    let xs = [1, 32, 32, 32];
-    let ws = [32, 32, 3, 3];
-    let x = fill(32 * 32 * 32, 1);
-    let w = fill(32 * 32 * 9, 2);
-    let b = fill(32, 3);
+    let xs = [1, c_in, hw, hw];
+    let ws = [c_out, c_in, 3, 3];
+    let x = fill(c_in * hw * hw, 1);
+    let w = fill(c_out * c_in * 9, 2);
+    let b = fill(c_out, 3);
     let os = p.output_shape(xs, ws).expect("valid shapes");
     let mut out = vec![0.0f32; os.iter().product()];
     let mut s_fast = vec![0.0f32; p.scratch_len(xs, ws).expect("valid shapes")];
     let mut s_col = vec![0.0f32; p.im2col_scratch_len(xs, ws).expect("valid shapes")];
-    let flops = 2 * 32 * 32 * 32 * 32 * 9;
-    let mut group = c.benchmark_group("conv2d_3x3_32x32x32");
+    let flops = (2 * c_out * hw * hw * c_in * 9) as u64;
+    let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(flops));
     group.sample_size(30);
     group.measurement_time(Duration::from_secs(3));
@@ -75,6 +77,12 @@ fn bench_conv(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+fn bench_conv(c: &mut Criterion) {
+    bench_case(c, "conv2d_3x3_32x32x32", 32, 32, 32);
+    bench_case(c, "mnist_conv1_1to16_28x28", 1, 16, 28);
+    bench_case(c, "mnist_conv2_16to32_14x14", 16, 32, 14);
 }
 
 criterion_group!(benches, bench_conv);

@@ -1,8 +1,8 @@
 //! int8 kernels against the f32 kernels on the same shapes, in the same run:
 //! - fully connected 1 x 784 -> 128: `int8::fully_connected` vs `gemm::sgemm` (`x * w^T`,
 //!   w stored `[out, in]` like the int8 weights);
-//! - conv 3x3, 16 -> 32 channels, 14 x 14, padding 1, batch 1: `int8::conv2d` vs
-//!   `conv::conv2d`.
+//! - the MNIST CNN's convolutions, 3x3, padding 1, batch 1: 16 -> 32 channels on 14 x 14
+//!   and 1 -> 16 channels on 28 x 28: `int8::conv2d` vs `conv::conv2d`.
 //!
 //! `cargo bench -p born-core --features std --bench int8`
 //! Throughput is the number of multiply-adds, so criterion's `elem/s` is MAC/s.
@@ -89,6 +89,11 @@ fn bench_fc(c: &mut Criterion) {
 }
 
 fn bench_conv(c: &mut Criterion) {
+    bench_conv_case(c, "conv3x3_16to32_14x14", 16, 32, 14);
+    bench_conv_case(c, "conv3x3_1to16_28x28", 1, 16, 28);
+}
+
+fn bench_conv_case(c: &mut Criterion, name: &str, c_in: usize, c_out: usize, hw: usize) {
     let conv = Conv2d {
         padding: [1; 4],
         ..Conv2d::default()
@@ -100,21 +105,21 @@ fn bench_conv(c: &mut Criterion) {
         act_min: -128,
         act_max: 127,
     };
-    let (xs, ws) = ([1, 16, 14, 14], [32, 16, 3, 3]);
-    let (xl, wl) = (16 * 14 * 14, 32 * 16 * 9);
+    let (xs, ws) = ([1, c_in, hw, hw], [c_out, c_in, 3, 3]);
+    let (xl, wl) = (c_in * hw * hw, c_out * c_in * 9);
     let os = p.output_shape(xs, ws).expect("valid shapes");
     let ol: usize = os.iter().product();
     let (x8, w8) = (fill_i8(xl, 3), fill_i8(wl, 4));
-    let bias: Vec<i32> = (0..32).map(|i| i * 11 - 100).collect();
-    let mult = vec![1_300_000_000i32; 32];
-    let shift = vec![-8i32; 32];
+    let bias: Vec<i32> = (0..c_out as i32).map(|i| i * 11 - 100).collect();
+    let mult = vec![1_300_000_000i32; c_out];
+    let shift = vec![-8i32; c_out];
     let mut out8 = vec![0i8; ol];
     let mut s8 = vec![0i32; p.scratch_len(xs, ws).expect("valid shapes")];
-    let (x, w, bf) = (fill_f32(xl, 3), fill_f32(wl, 4), fill_f32(32, 5));
+    let (x, w, bf) = (fill_f32(xl, 3), fill_f32(wl, 4), fill_f32(c_out, 5));
     let mut out = vec![0f32; ol];
     let mut sf = vec![0f32; conv.scratch_len(xs, ws).expect("valid shapes")];
-    let macs = (ol * 16 * 9) as u64;
-    let mut group = c.benchmark_group("conv3x3_16to32_14x14");
+    let macs = (ol * c_in * 9) as u64;
+    let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(macs));
     group.sample_size(50);
     group.measurement_time(Duration::from_secs(2));

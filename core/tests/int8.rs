@@ -175,6 +175,42 @@ fn numpy_conv2d() {
     assert!(cases.len() >= 6);
 }
 
+/// Max pooling whose windows all lie inside the input (the fast path, incl. 2 x 2 stride
+/// 2 as in the MNIST CNN), and with a ceil-mode overhang (the general path), against the
+/// reference on larger planes than the property test draws.
+#[test]
+fn max_pool_inside_windows() {
+    let cases = [
+        (Pool2d::new([2, 2]), [1, 16, 28, 28]),
+        (Pool2d::new([2, 2]), [2, 3, 15, 17]),
+        (
+            Pool2d {
+                ceil_mode: true,
+                ..Pool2d::new([2, 2])
+            },
+            [1, 3, 15, 17],
+        ),
+        (
+            Pool2d {
+                stride: [2, 1],
+                ..Pool2d::new([3, 3])
+            },
+            [1, 2, 11, 9],
+        ),
+        (Pool2d::new([1, 1]), [1, 1, 1, 5]),
+    ];
+    for (p, shape) in cases {
+        let len: usize = shape.iter().product();
+        let x: Vec<i8> = (0..len).map(|i| (i * 37 % 251) as i8).collect();
+        let [oh, ow] = p.output_hw(shape[2], shape[3]).unwrap();
+        let olen = shape[0] * shape[1] * oh * ow;
+        let (mut want, mut got) = (vec![0i8; olen], vec![0x55i8; olen]);
+        max_pool2d_reference(&p, &x, shape, &mut want).unwrap();
+        max_pool2d(&p, &x, shape, &mut got).unwrap();
+        assert_eq!(got, want, "{p:?} {shape:?}");
+    }
+}
+
 #[test]
 fn numpy_pools() {
     let d = doc();
@@ -447,8 +483,51 @@ fn conv_geometry(depthwise: bool) -> impl Strategy<Value = (ConvParams, [usize; 
         )
 }
 
+/// Stride-1 convolutions with rows of 8 to 40 columns, up to 20 input and 14 output
+/// channels per group: the register-tiled AVX2 strategy (channel pairs, and column pairs
+/// for one input channel per group), with every tile height and width tail.
+#[allow(clippy::type_complexity)]
+fn wide_geometry() -> impl Strategy<Value = (ConvParams, [usize; 4], [usize; 4])> {
+    (
+        (1usize..3, 1usize..3),
+        prop_oneof![Just(1usize), 1usize..21],
+        1usize..15,
+        (1usize..6, 1usize..6),
+        (1usize..3, 1usize..3),
+        [0usize..3, 0usize..3, 0usize..3, 0usize..3],
+        (1usize..8, 6usize..41),
+        (zp(), zp(), act()),
+    )
+        .prop_filter_map(
+            "kernel larger than padded input",
+            |((n, groups), cg, og, (kh, kw), dil, pad, (h, w), (zi, zo, (lo, hi)))| {
+                let p = ConvParams {
+                    conv: Conv2d {
+                        stride: [1, 1],
+                        padding: pad,
+                        dilation: [dil.0, dil.1],
+                        groups,
+                    },
+                    input_zero_point: zi,
+                    output_zero_point: zo,
+                    act_min: lo,
+                    act_max: hi,
+                };
+                let xs = [n, groups * cg, h, w];
+                let ws = [groups * og, cg, kh, kw];
+                p.output_shape(xs, ws).ok().map(|_| (p, xs, ws))
+            },
+        )
+}
+
 fn conv_case(depthwise: bool) -> impl Strategy<Value = ConvCase> {
-    (conv_geometry(depthwise), any::<bool>())
+    conv_case_from(conv_geometry(depthwise))
+}
+
+fn conv_case_from(
+    geometry: impl Strategy<Value = (ConvParams, [usize; 4], [usize; 4])>,
+) -> impl Strategy<Value = ConvCase> {
+    (geometry, any::<bool>())
         .prop_flat_map(|((p, xs, ws), has_bias)| {
             let o = ws[0];
             (
@@ -569,6 +648,13 @@ proptest! {
 
     #[test]
     fn depthwise_paths_equal_reference(cs in conv_case(true)) {
+        run_conv_cases(&cs)?;
+    }
+
+    /// The register-tiled strategy (on AVX2) against the reference, bit for bit, with
+    /// extreme zero points, multipliers (incl. `i32::MIN`) and shifts.
+    #[test]
+    fn wide_conv2d_paths_equal_reference(cs in conv_case_from(wide_geometry())) {
         run_conv_cases(&cs)?;
     }
 

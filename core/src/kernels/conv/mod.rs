@@ -21,6 +21,12 @@
 //!   bits equal [`conv2d_reference`].
 //! - **pointwise**: 1 x 1, stride 1, no padding: the input already is the GEMM's B matrix,
 //!   so one [`sgemm`](crate::kernels::gemm::sgemm) per image and group, no im2col.
+//! - **shifted implicit GEMM** (x86_64 with AVX2 + FMA; stride 1, not depthwise, padded group
+//!   input of at most 2^16 values, output at least half of each padded row): the group's
+//!   input zero-padded once into scratch, where every im2col row is a contiguous run, so a
+//!   6 x 16 register-tiled micro-kernel reads B in place and writes the output (plus bias)
+//!   directly; nothing is packed per tile. Each output is the FMA sum from zero over
+//!   `(c, ky, kx)` in order, then `+ bias`, whatever the tiling.
 //! - **implicit GEMM** (everything else): the GEMM's packed path, with the im2col matrix
 //!   written straight into the packed B panels block by block; no im2col matrix is stored, so
 //!   it needs only the GEMM's packing scratch and copies each input value once per use instead
@@ -37,6 +43,8 @@
 mod direct;
 mod im2col;
 mod reference;
+#[cfg(target_arch = "x86_64")]
+mod shifted;
 
 pub use reference::conv2d_reference;
 
@@ -221,10 +229,12 @@ impl Conv2d {
         Ok([g.n, g.o, g.oh, g.ow])
     }
 
-    /// f32 elements of scratch [`conv2d`] needs: 0 for the direct strategy; otherwise the
-    /// GEMM's packing buffers (see [`gemm`] for their size) plus, for the implicit GEMM with
-    /// padding, one group's zero-padded input (`c_in / groups * (h + pad_top + pad_bottom) *
-    /// (w + pad_left + pad_right)`). Errors as [`Conv2d::output_shape`].
+    /// f32 elements of scratch [`conv2d`] needs: 0 for the direct strategy; for the shifted
+    /// implicit GEMM one group's zero-padded input (`c_in / groups * (h + pad_top +
+    /// pad_bottom) * (w + pad_left + pad_right)`) plus the zeros its last tile reads past it
+    /// (at most 15 + `dilation_w * (kw - 1)`); otherwise the GEMM's packing buffers (see
+    /// [`gemm`] for their size) plus, for the implicit GEMM with padding, one group's
+    /// zero-padded input. Errors as [`Conv2d::output_shape`].
     pub fn scratch_len(&self, input: [usize; 4], weight: [usize; 4]) -> Result<usize> {
         let g = self.geom(input, weight)?;
         fast_scratch(&g, Isa::detect())
@@ -243,9 +253,11 @@ enum Strategy {
     Direct,
     Pointwise,
     Implicit,
+    #[cfg(target_arch = "x86_64")]
+    Shifted,
 }
 
-fn strategy(g: &Geom) -> Strategy {
+fn strategy(g: &Geom, isa: Isa) -> Strategy {
     if g.cg == 1 && g.groups > 1 {
         Strategy::Direct
     } else if g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.oh == g.h && g.ow == g.w {
@@ -254,6 +266,11 @@ fn strategy(g: &Geom) -> Strategy {
     } else if cfg!(target_os = "none") {
         Strategy::Direct
     } else {
+        #[cfg(target_arch = "x86_64")]
+        if isa == Isa::Avx2Fma && shifted::applies(g) {
+            return Strategy::Shifted;
+        }
+        let _ = isa;
         Strategy::Implicit
     }
 }
@@ -264,8 +281,10 @@ fn gemm_shape(g: &Geom) -> Gemm {
 
 fn fast_scratch(g: &Geom, isa: Isa) -> Result<usize> {
     let gm = gemm_shape(g);
-    Ok(match strategy(g) {
+    Ok(match strategy(g, isa) {
         Strategy::Direct => 0,
+        #[cfg(target_arch = "x86_64")]
+        Strategy::Shifted => shifted::scratch_len(g)?,
         Strategy::Pointwise => gemm::scratch_len_for(isa, &gm),
         Strategy::Implicit => padded_len(g)?
             .checked_add(gemm::packed_b_scratch_len(isa, gm.m, gm.n, gm.k))
@@ -374,8 +393,10 @@ pub fn conv2d(
     let isa = Isa::detect();
     check_scratch(fast_scratch(&g, isa)?, scratch.len())?;
     let gm = gemm_shape(&g);
-    match strategy(&g) {
+    match strategy(&g, isa) {
         Strategy::Direct => direct::conv(&g, input, weight, bias, out),
+        #[cfg(target_arch = "x86_64")]
+        Strategy::Shifted => shifted::conv(&g, input, weight, bias, out, scratch),
         Strategy::Pointwise => per_group(&g, input, weight, bias, out, |x, w, c, beta| {
             let gb = Gemm { beta, ..gm };
             gemm::sgemm_for(isa, &gb, w, gm.k, x, gm.n, c, gm.n, scratch)

@@ -29,13 +29,23 @@
 //!   input; on the Cortex-M4/M7 DSP extension (`SXTB16` / `SXTAB16` + `SMLAD`) when compiled
 //!   with born-core's `arm-dsp` feature (or where the compiler reports `target_feature =
 //!   "dsp"`, which stable rustc does not; `scripts/test-arm-dsp.sh` tests the path on armv7
-//!   under qemu-arm); otherwise portable code. A general convolution gathers each output position's receptive field
+//!   under qemu-arm); otherwise portable code.
+//! - [`conv2d`] on x86_64 with AVX2, stride 1, not depthwise, output rows of at least 8
+//!   columns making up at least half of each padded row and a padded input of at most 2^16
+//!   words: a register-tiled implicit GEMM (6 output channels x 16 positions, `i16` pairs
+//!   through `_mm256_madd_epi16` into `i32`) over the input copied once into scratch, padded
+//!   with the zero point and widened in tap pairs (channel pairs, or column pairs for one
+//!   input channel per group); the zero point is taken out by the per-channel correction
+//!   `bias - zp * Σ w` and the requantization runs on 8 lanes at once, with the reference's
+//!   bits. Otherwise a general convolution gathers each output position's receptive field
 //!   (`c_in / groups * kh * kw` int8 values, padding filled with the input zero point) into
-//!   scratch and takes one inner product per output channel; a depthwise convolution
+//!   scratch and takes one inner product per output channel (the only strategy on
+//!   bare-metal targets); a depthwise convolution
 //!   (`c_in / groups == 1`, `groups > 1`) takes its own path without scratch, walking only
 //!   the taps inside the input.
 //! - [`max_pool2d`] / [`avg_pool2d`]: window bounds computed per row and column instead of a
-//!   test per tap.
+//!   test per tap; max pooling whose windows all lie inside the input (no padding, unit
+//!   dilation, no ceil-mode overhang) takes a direct loop.
 //! - [`add`] / [`softmax`]: the reference arithmetic (per-element integer code); [`add`]
 //!   hoists a broadcast scalar's rescaling out of the loop.
 //!
@@ -46,6 +56,8 @@
 mod dot;
 mod fast;
 mod reference;
+#[cfg(target_arch = "x86_64")]
+mod shifted;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -116,12 +128,19 @@ impl ConvParams {
         self.conv.output_shape(input, weight)
     }
 
-    /// `i32` elements of scratch [`conv2d`] needs: 0 for a depthwise convolution
-    /// (`c_in / groups == 1` with `groups > 1`), otherwise `ceil(c_in / groups * kh * kw /
-    /// 4)` (one receptive field of int8 values). Errors as [`ConvParams::output_shape`].
+    /// `i32` elements of scratch [`conv2d`] (and [`conv2d_for`] on any available
+    /// instruction set) needs: 0 for a depthwise convolution (`c_in / groups == 1` with
+    /// `groups > 1`); for the register-tiled strategy (AVX2, stride 1, see the [module
+    /// docs](self)) the pair-widened padded input `ceil(c_in / groups / 2) * (h + pad_top +
+    /// pad_bottom) * (w + pad_left + pad_right)` (one plane for `c_in / groups == 1`) plus
+    /// the words its last tile reads past it (at most 15 + `dilation_w * (kw - 1)`), the
+    /// packed weights `c_out / groups * pairs` and `c_out / groups` corrections; otherwise
+    /// `ceil(c_in / groups * kh * kw / 4)` (one receptive field of int8 values). Errors as
+    /// [`ConvParams::output_shape`].
     pub fn scratch_len(&self, input: [usize; 4], weight: [usize; 4]) -> Result<usize> {
         let g = self.conv.geom(input, weight)?;
-        Ok(scratch_for(&g))
+        let patch = scratch_for(&g, Isa::Generic)?;
+        Ok(patch.max(scratch_for(&g, Isa::detect())?))
     }
 }
 
@@ -129,13 +148,35 @@ fn is_depthwise(g: &Geom) -> bool {
     g.cg == 1 && g.groups > 1
 }
 
-fn scratch_for(g: &Geom) -> usize {
+/// The strategy [`conv2d_for`] takes on `isa`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConvStrategy {
+    Depthwise,
+    Patches,
+    #[cfg(target_arch = "x86_64")]
+    Shifted,
+}
+
+fn conv_strategy(g: &Geom, isa: Isa) -> ConvStrategy {
     if is_depthwise(g) {
-        0
-    } else {
-        // cg * kh * kw <= weight length, which fits usize.
-        (g.cg * g.kh * g.kw).div_ceil(4)
+        return ConvStrategy::Depthwise;
     }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2Fma && !cfg!(target_os = "none") && shifted::applies(g) {
+        return ConvStrategy::Shifted;
+    }
+    let _ = isa;
+    ConvStrategy::Patches
+}
+
+fn scratch_for(g: &Geom, isa: Isa) -> Result<usize> {
+    Ok(match conv_strategy(g, isa) {
+        ConvStrategy::Depthwise => 0,
+        // cg * kh * kw <= weight length, which fits usize.
+        ConvStrategy::Patches => (g.cg * g.kh * g.kw).div_ceil(4),
+        #[cfg(target_arch = "x86_64")]
+        ConvStrategy::Shifted => shifted::scratch_len(g)?,
+    })
 }
 
 /// Requantization shared by every path: `clamp(mbqm(acc) + zp, lo, hi)`.
@@ -408,8 +449,14 @@ pub fn conv2d_for(
 ) -> Result<()> {
     check_isa(CONV, isa)?;
     let (g, rq) = check_conv(p, x, x_shape, w, w_shape, bias, multiplier, shift, out)?;
-    crate::kernels::check_len(CONV, "scratch", scratch_for(&g), scratch.len())?;
-    if is_depthwise(&g) {
+    crate::kernels::check_len(CONV, "scratch", scratch_for(&g, isa)?, scratch.len())?;
+    let strategy = conv_strategy(&g, isa);
+    #[cfg(target_arch = "x86_64")]
+    if strategy == ConvStrategy::Shifted {
+        let zp = p.input_zero_point;
+        return shifted::conv(&g, zp, &rq, x, w, bias, multiplier, shift, out, scratch);
+    }
+    if strategy == ConvStrategy::Depthwise {
         fast::depthwise(
             &g,
             p.input_zero_point,
