@@ -335,6 +335,13 @@ pub(crate) fn fast<const MAXIMUM: bool>(path: Path, g: &Geom, x: &[f32], out: &m
     if plane_out == 0 {
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if matches!(path, Path::Avx2) && g.is_2x2() {
+        // SAFETY: `Path::Avx2` exists only after `has_avx2_fma()` returned true.
+        if unsafe { x86::planes_2x2::<MAXIMUM>(g, x, out) } {
+            return;
+        }
+    }
     for (xp, op) in x
         .chunks_exact(plane_in)
         .zip(out.chunks_exact_mut(plane_out))
