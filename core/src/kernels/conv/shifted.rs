@@ -77,12 +77,15 @@ struct Taps {
 }
 
 /// Where a tile's results go: `out` (row `r` at `out + r * ld`) gets `acc + bias[r]` (or
-/// `acc` without bias) in its first `valid` lanes.
+/// `acc` without bias) in its first `valid` lanes. When `room >= 8 * NB` all lanes are
+/// stored: the ones past `valid` land on outputs that a later tile overwrites.
 #[derive(Clone, Copy)]
 struct Dst {
     out: *mut f32,
     ld: usize,
     valid: usize,
+    /// Elements of each output row from `out` that later tiles write (or that this one does).
+    room: usize,
     bias: Option<*const f32>,
 }
 
@@ -92,13 +95,14 @@ struct Dst {
 /// # Safety
 /// The CPU supports AVX2 and FMA; `x` is valid for reads of `off(last tap) + 8 * NB`
 /// elements, `w` for `M * t.k`, `d.bias` (if any) for `M`, and `d.out + r * d.ld` for writes
-/// of `d.valid` elements for each `r < M`.
+/// of `d.valid.max(d.room)` elements for each `r < M`; `0 < d.valid <= 8 * NB`.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn tile<const M: usize, const NB: usize>(x: *const f32, w: *const f32, t: Taps, d: Dst) {
     // SAFETY: every tap offset is at most `off(last tap)`, so each 8-wide load ends within
     // the `off(last tap) + 8 * NB` readable elements; weight reads stay below `M * k`, bias
-    // reads below `M`; full stores write `8 * NB == valid` elements of each output row, and
-    // partial ones go through `tmp` and copy `valid` elements; the caller ensures AVX2.
+    // reads below `M`; full stores write `8 * NB <= room` elements of each output row, and
+    // masked ones only the lanes below `valid` (a vector starting at or past `valid` is not
+    // stored); the caller ensures AVX2.
     unsafe {
         let mut a = [[_mm256_setzero_ps(); NB]; M];
         let mut p = 0;
@@ -121,7 +125,11 @@ unsafe fn tile<const M: usize, const NB: usize>(x: *const f32, w: *const f32, t:
                 }
             }
         }
-        let mut tmp = [0.0f32; 16];
+        let full = d.room >= 8 * NB;
+        let mut mask = [_mm256_setzero_si256(); NB];
+        for (v, mv) in mask.iter_mut().enumerate() {
+            *mv = lanes(d.valid.saturating_sub(8 * v));
+        }
         for (r, ar) in a.iter().enumerate() {
             let row = d.out.add(r * d.ld);
             for (v, &acc) in ar.iter().enumerate() {
@@ -129,32 +137,85 @@ unsafe fn tile<const M: usize, const NB: usize>(x: *const f32, w: *const f32, t:
                     Some(bp) => _mm256_add_ps(acc, _mm256_broadcast_ss(&*bp.add(r))),
                     None => acc,
                 };
-                if d.valid == 8 * NB {
+                if full {
                     _mm256_storeu_ps(row.add(8 * v), acc);
-                } else {
-                    _mm256_storeu_ps(tmp.as_mut_ptr().add(8 * v), acc);
+                } else if 8 * v < d.valid {
+                    _mm256_maskstore_ps(row.add(8 * v), mask[v], acc);
                 }
-            }
-            if d.valid != 8 * NB {
-                core::ptr::copy_nonoverlapping(tmp.as_ptr(), row, d.valid);
             }
         }
     }
 }
 
-/// Copies the `cg` channels of `x` into `xp` zero-padded (and zeros the rest of `xp`).
+/// A mask of the first `n.min(8)` lanes.
+#[target_feature(enable = "avx2,fma")]
+fn lanes(n: usize) -> __m256i {
+    let idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    // `n.min(8)` fits an i32.
+    _mm256_cmpgt_epi32(_mm256_set1_epi32(n.min(8) as i32), idx)
+}
+
+/// `dst[..n] = src[..n]`, or zeros when `src` is `None`, by 8-wide (and one masked) stores
+/// (a call to `memcpy`/`memset` costs more than these short runs).
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA; `dst` is valid for writes of `n` elements and `src` (if
+/// any) for reads of `n`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run(dst: *mut f32, src: Option<*const f32>, n: usize) {
+    // SAFETY: full loads/stores cover `i .. i + 8 <= n`, the masked ones only lanes below
+    // `n`; the caller guarantees both ranges and AVX2.
+    unsafe {
+        let mut i = 0;
+        while i + 8 <= n {
+            let v = match src {
+                Some(s) => _mm256_loadu_ps(s.add(i)),
+                None => _mm256_setzero_ps(),
+            };
+            _mm256_storeu_ps(dst.add(i), v);
+            i += 8;
+        }
+        if i < n {
+            let m = lanes(n - i);
+            let v = match src {
+                Some(s) => _mm256_maskload_ps(s.add(i), m),
+                None => _mm256_setzero_ps(),
+            };
+            _mm256_maskstore_ps(dst.add(i), m, v);
+        }
+    }
+}
+
+/// Copies the `cg` channels of `x` into `xp` zero-padded (and zeros the rest of `xp`),
+/// writing every element once.
 fn pad(g: &Geom, x: &[f32], xp: &mut [f32]) -> Result<()> {
     let (hp, wp) = padded_hw(g);
-    xp.fill(0.0);
-    for (src, plane) in x.chunks_exact(g.h * g.w).zip(xp.chunks_exact_mut(hp * wp)) {
-        for (srow, drow) in src
-            .chunks_exact(g.w)
-            .zip(plane.chunks_exact_mut(wp).skip(g.pt))
-        {
-            drow.get_mut(g.pl..g.pl + g.w)
-                .ok_or(oob())?
-                .copy_from_slice(srow);
+    let body = g.cg * hp * wp;
+    if x.len() != g.cg * g.h * g.w || xp.len() < body {
+        return Err(oob());
+    }
+    let [pt, pl, pb, pr] = g.pads;
+    let (xs, dst) = (x.as_ptr(), xp.as_mut_ptr());
+    // SAFETY: AVX2 was checked by `conv`. Per channel the runs written are `pt * wp + pl`
+    // zeros, then `h` times `w` copied elements each followed by `pr + pl` zeros (`pr + pb *
+    // wp` after the last row), exactly `hp * wp` elements, so `cg` planes end at `body <=
+    // xp.len()`; the reads are the `cg * h * w == x.len()` elements of `x` in order. Then
+    // `xp[body..]` is zeroed.
+    unsafe {
+        let (mut s, mut o) = (0, 0);
+        for _ in 0..g.cg {
+            run(dst.add(o), None, pt * wp + pl);
+            o += pt * wp + pl;
+            for r in 0..g.h {
+                run(dst.add(o), Some(xs.add(s)), g.w);
+                s += g.w;
+                o += g.w;
+                let z = if r + 1 < g.h { pr + pl } else { pr + pb * wp };
+                run(dst.add(o), None, z);
+                o += z;
+            }
         }
+        run(dst.add(body), None, xp.len() - body);
     }
     Ok(())
 }
@@ -233,12 +294,15 @@ pub(super) fn conv(
                         out: c.get_mut(at..).ok_or(oob())?.as_mut_ptr(),
                         ld: ohw,
                         valid,
+                        room: ohw - (oy * g.ow + ox),
                         bias: bt,
                     };
                     let (xq, wq) = (xt.as_ptr(), wt.as_ptr());
                     // SAFETY: AVX2 and FMA were checked above; `xt` holds `off(last tap) + 8 *
                     // nb` elements, `wt` holds `m * k` and the bias slice `m`; output rows
-                    // `at + r * ohw .. + valid` (`r < m`) lie inside `c` (checked above).
+                    // `at + r * ohw .. + valid` (`r < m`) lie inside `c` (checked above), and
+                    // so do `.. + room`, the rest of channel `o + r`'s plane, which tiles
+                    // visit in increasing `(oy, ox)`.
                     unsafe {
                         match (m, nb) {
                             (6, 2) => tile::<6, 2>(xq, wq, t, d),
