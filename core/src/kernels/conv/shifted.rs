@@ -9,6 +9,10 @@
 //! tile past `ow` are computed and dropped. The padded input is followed by zeros so the
 //! last tile's loads stay inside scratch.
 //!
+//! Small inputs take the spread layout instead (see `spread_pad`): one `hp x ow` plane
+//! per channel and tap column, where tap `(c, ky, kx)` of output `j = oy * ow + ox` reads
+//! `j + off(c, ky, kx)`, so tiles are 16 consecutive outputs across rows and drop nothing.
+//!
 //! Each output is a sum over `(c, ky, kx)` in that order, by fused multiply-add from zero,
 //! then `+ bias`: the same order for every output whatever the tiling, so the result is
 //! deterministic.
@@ -24,6 +28,9 @@ const MR: usize = 6;
 /// Padded inputs larger than this (in f32) are left to the packed GEMM, whose blocking
 /// suits inputs that do not fit the L2 cache.
 const MAX_PADDED: usize = 1 << 16;
+/// Spread inputs (see `spread_pad`) larger than this (in f32) take the padded layout: the
+/// spread one is `kw` times larger and pays for its dropped-lane savings only within L1.
+const MAX_SPREAD: usize = 1 << 13;
 
 /// Padded height and width.
 fn padded_hw(g: &Geom) -> (usize, usize) {
@@ -47,18 +54,65 @@ pub(super) fn applies(g: &Geom) -> bool {
             .is_some_and(|v| v <= MAX_PADDED)
 }
 
-/// Scratch: one group's padded input plus the zeros the last tile reads past it.
+/// Whether `g` takes the spread layout: its `cg * kw * hp * ow` elements fit the cache.
+fn spread(g: &Geom) -> bool {
+    let (hp, _) = padded_hw(g);
+    g.cg.checked_mul(g.kw)
+        .and_then(|v| v.checked_mul(hp))
+        .and_then(|v| v.checked_mul(g.ow))
+        .is_some_and(|v| v <= MAX_SPREAD)
+}
+
+/// The tap strides of `g`'s layout, and the largest tap offset.
+fn taps(g: &Geom) -> (Taps, usize) {
+    let (hp, wp) = padded_hw(g);
+    let t = if spread(g) {
+        Taps {
+            cg: g.cg,
+            kh: g.kh,
+            kw: g.kw,
+            plane: g.kw * hp * g.ow,
+            row: g.dh * g.ow,
+            step: hp * g.ow,
+            k: g.cg * g.kh * g.kw,
+        }
+    } else {
+        Taps {
+            cg: g.cg,
+            kh: g.kh,
+            kw: g.kw,
+            plane: hp * wp,
+            row: g.dh * wp,
+            step: g.dw,
+            k: g.cg * g.kh * g.kw,
+        }
+    };
+    // Below the body length since every dilated tap fits the padded input (the sizes were
+    // bounded by `applies`).
+    let max_off = (g.cg - 1) * t.plane + (g.kh - 1) * t.row + (g.kw - 1) * t.step;
+    (t, max_off)
+}
+
+/// Scratch: one group's padded (or spread) input plus the zeros the last tile reads past it.
 pub(super) fn scratch_len(g: &Geom) -> Result<usize> {
     let (hp, wp) = padded_hw(g);
     let of = Error::Overflow { op: super::OP };
-    let plane = hp.checked_mul(wp).ok_or(of)?;
-    let body = g.cg.checked_mul(plane).ok_or(of)?;
-    // Largest tap offset; below `body` since every dilated tap fits the padded input.
-    let max_off = (g.cg - 1) * plane + (g.kh - 1) * g.dh * wp + (g.kw - 1) * g.dw;
-    // The last tile of the last output row starts at column `lx` and reads 8 or 16 lanes.
-    let lx = (g.ow - 1) / NR * NR;
-    let lanes = if g.ow - lx > 8 { NR } else { 8 };
-    let reach = (g.oh - 1) * wp + lx + max_off + lanes;
+    let (_, max_off) = taps(g);
+    let (body, reach) = if spread(g) {
+        let body = g.cg * g.kw * hp * g.ow;
+        // The last tile starts at output `lj` and reads 8 or 16 lanes.
+        let ohw = g.oh.checked_mul(g.ow).ok_or(of)?;
+        let lj = (ohw - 1) / NR * NR;
+        let lanes = if ohw - lj > 8 { NR } else { 8 };
+        (body, lj + max_off + lanes)
+    } else {
+        let plane = hp.checked_mul(wp).ok_or(of)?;
+        let body = g.cg.checked_mul(plane).ok_or(of)?;
+        // The last tile of the last output row starts at column `lx` and reads 8 or 16 lanes.
+        let lx = (g.ow - 1) / NR * NR;
+        let lanes = if g.ow - lx > 8 { NR } else { 8 };
+        (body, (g.oh - 1) * wp + lx + max_off + lanes)
+    };
     Ok(body.max(reach))
 }
 
@@ -69,9 +123,10 @@ struct Taps {
     kh: usize,
     kw: usize,
     plane: usize,
-    /// `dh * wp`.
+    /// Distance between vertically adjacent taps: `dh * wp` (`dh * ow` spread).
     row: usize,
-    dw: usize,
+    /// Distance between horizontally adjacent taps: `dw` (`hp * ow` spread).
+    step: usize,
     /// Taps per output channel (`cg * kh * kw`), the weight row length.
     k: usize,
 }
@@ -110,7 +165,7 @@ unsafe fn tile<const M: usize, const NB: usize>(x: *const f32, w: *const f32, t:
             for ky in 0..t.kh {
                 let xr = x.add(c * t.plane + ky * t.row);
                 for kx in 0..t.kw {
-                    let s = xr.add(kx * t.dw);
+                    let s = xr.add(kx * t.step);
                     let mut b = [_mm256_setzero_ps(); NB];
                     for (v, bv) in b.iter_mut().enumerate() {
                         *bv = _mm256_loadu_ps(s.add(8 * v));
@@ -162,6 +217,7 @@ fn lanes(n: usize) -> __m256i {
 /// The CPU supports AVX2 and FMA; `dst` is valid for writes of `n` elements and `src` (if
 /// any) for reads of `n`.
 #[target_feature(enable = "avx2,fma")]
+#[inline]
 unsafe fn run(dst: *mut f32, src: Option<*const f32>, n: usize) {
     // SAFETY: full loads/stores cover `i .. i + 8 <= n`, the masked ones only lanes below
     // `n`; the caller guarantees both ranges and AVX2.
@@ -220,6 +276,59 @@ fn pad(g: &Geom, x: &[f32], xp: &mut [f32]) -> Result<()> {
     Ok(())
 }
 
+/// Writes the spread layout of the `cg` channels of `x` into `xp` (and zeros the rest of
+/// `xp`): for each channel `c` and tap column `kx`, the `hp x ow` plane whose row `y` is
+/// columns `kx * dw .. kx * dw + ow` of padded row `y`. Tap `(c, ky, kx)` of output `j = oy
+/// * ow + ox` then reads `j + off(c, ky, kx)`: every output is a lane, none is dropped.
+fn spread_pad(g: &Geom, x: &[f32], xp: &mut [f32]) -> Result<()> {
+    let (hp, _) = padded_hw(g);
+    let body = g.cg * g.kw * hp * g.ow;
+    if x.len() != g.cg * g.h * g.w || xp.len() < body {
+        return Err(oob());
+    }
+    // SAFETY: AVX2 was checked by `conv`; `body <= xp.len()` and `x.len()` is as required.
+    unsafe { spread_rows(g, x.as_ptr(), xp.as_mut_ptr(), xp.len()) };
+    Ok(())
+}
+
+/// The body of [`spread_pad`].
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA; `x` is valid for reads of `cg * h * w` elements and `xp`
+/// for writes of `len >= cg * kw * hp * ow`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn spread_rows(g: &Geom, x: *const f32, xp: *mut f32, len: usize) {
+    let (hp, _) = padded_hw(g);
+    let (ow, pt, pl) = (g.ow, g.pt, g.pl);
+    let body = g.cg * g.kw * hp * ow;
+    // SAFETY: each of the `cg * kw * hp` rows writes `lo + (hi - lo) + (ow - hi) == ow`
+    // elements (`lo <= hi <= ow`) at `o`, so all writes end at `body <= len`, then
+    // `len - body` zeros. A copied run reads input row `y - pt < h` from column `lo + sh -
+    // pl` (at least 0 as `lo >= pl - sh`) to `hi + sh - pl <= w`, inside channel `c`.
+    unsafe {
+        let mut o = 0;
+        for c in 0..g.cg {
+            for kx in 0..g.kw {
+                let sh = kx * g.dw;
+                let lo = pl.saturating_sub(sh).min(ow);
+                let hi = (pl + g.w).saturating_sub(sh).clamp(lo, ow);
+                for y in 0..hp {
+                    if y < pt || y >= pt + g.h || lo == hi {
+                        run(xp.add(o), None, ow);
+                    } else {
+                        run(xp.add(o), None, lo);
+                        let src = x.add(c * g.h * g.w + (y - pt) * g.w + lo + sh - pl);
+                        run(xp.add(o + lo), Some(src), hi - lo);
+                        run(xp.add(o + hi), None, ow - hi);
+                    }
+                    o += ow;
+                }
+            }
+        }
+        run(xp.add(body), None, len - body);
+    }
+}
+
 /// Splits the output channels into tiles of 6, ending with 4 + 4 or 4 + 2 rather than a
 /// narrow tile where possible (a tile of `m` rows keeps `2 * m` FMA chains in flight; 8 hide
 /// the FMA latency).
@@ -244,19 +353,11 @@ pub(super) fn conv(
     if !crate::kernels::cpu::has_avx2_fma() {
         return Err(oob());
     }
-    let (hp, wp) = padded_hw(g);
+    let (_, wp) = padded_hw(g);
     let need = scratch_len(g)?;
     let xp = scratch.get_mut(..need).ok_or(oob())?;
-    let t = Taps {
-        cg: g.cg,
-        kh: g.kh,
-        kw: g.kw,
-        plane: hp * wp,
-        row: g.dh * wp,
-        dw: g.dw,
-        k: g.cg * g.kh * g.kw,
-    };
-    let max_off = (g.cg - 1) * t.plane + (g.kh - 1) * t.row + (g.kw - 1) * g.dw;
+    let (t, max_off) = taps(g);
+    let sp = spread(g);
     let ohw = g.oh * g.ow;
     let xs = input.chunks_exact(g.cg * g.h * g.w);
     for (i, (x, c)) in xs.zip(out.chunks_exact_mut(g.og * ohw)).enumerate() {
@@ -269,61 +370,87 @@ pub(super) fn conv(
             Some(b) => Some(b.get(o_base..o_base + g.og).ok_or(oob())?),
             None => None,
         };
-        pad(g, x, xp)?;
-        for oy in 0..g.oh {
-            let mut ox = 0;
-            while ox < g.ow {
-                let valid = NR.min(g.ow - ox);
-                let nb = if valid > 8 { 2 } else { 1 };
-                let j0 = oy * wp + ox;
-                let xt = xp.get(j0..j0 + max_off + 8 * nb).ok_or(oob())?;
-                let mut o = 0;
-                while o < g.og {
-                    let m = next_m(g.og - o);
-                    let wt = wg.get(o * t.k..(o + m) * t.k).ok_or(oob())?;
-                    let bt = match bg {
-                        Some(b) => Some(b.get(o..o + m).ok_or(oob())?.as_ptr()),
-                        None => None,
-                    };
-                    // The first output of the tile and the end of its last row.
-                    let at = o * ohw + oy * g.ow + ox;
-                    if at + (m - 1) * ohw + valid > c.len() {
-                        return Err(oob());
-                    }
-                    let d = Dst {
-                        out: c.get_mut(at..).ok_or(oob())?.as_mut_ptr(),
-                        ld: ohw,
-                        valid,
-                        room: ohw - (oy * g.ow + ox),
-                        bias: bt,
-                    };
-                    let (xq, wq) = (xt.as_ptr(), wt.as_ptr());
-                    // SAFETY: AVX2 and FMA were checked above; `xt` holds `off(last tap) + 8 *
-                    // nb` elements, `wt` holds `m * k` and the bias slice `m`; output rows
-                    // `at + r * ohw .. + valid` (`r < m`) lie inside `c` (checked above), and
-                    // so do `.. + room`, the rest of channel `o + r`'s plane, which tiles
-                    // visit in increasing `(oy, ox)`.
-                    unsafe {
-                        match (m, nb) {
-                            (6, 2) => tile::<6, 2>(xq, wq, t, d),
-                            (5, 2) => tile::<5, 2>(xq, wq, t, d),
-                            (4, 2) => tile::<4, 2>(xq, wq, t, d),
-                            (3, 2) => tile::<3, 2>(xq, wq, t, d),
-                            (2, 2) => tile::<2, 2>(xq, wq, t, d),
-                            (1, 2) => tile::<1, 2>(xq, wq, t, d),
-                            (6, _) => tile::<6, 1>(xq, wq, t, d),
-                            (5, _) => tile::<5, 1>(xq, wq, t, d),
-                            (4, _) => tile::<4, 1>(xq, wq, t, d),
-                            (3, _) => tile::<3, 1>(xq, wq, t, d),
-                            (2, _) => tile::<2, 1>(xq, wq, t, d),
-                            _ => tile::<1, 1>(xq, wq, t, d),
-                        }
-                    }
-                    o += m;
+        let cols = |xj: usize, at: usize, valid: usize, c: &mut [f32], xp: &[f32]| {
+            tiles(&t, max_off, xp, xj, wg, bg, c, ohw, at, valid)
+        };
+        if sp {
+            spread_pad(g, x, xp)?;
+            // Outputs are consecutive lanes across rows.
+            for j in (0..ohw).step_by(NR) {
+                cols(j, j, NR.min(ohw - j), c, xp)?;
+            }
+        } else {
+            pad(g, x, xp)?;
+            for oy in 0..g.oh {
+                for ox in (0..g.ow).step_by(NR) {
+                    cols(oy * wp + ox, oy * g.ow + ox, NR.min(g.ow - ox), c, xp)?;
                 }
-                ox += valid;
             }
         }
+    }
+    Ok(())
+}
+
+/// All output channels of the `valid <= 16` outputs from `at` of each channel plane (of
+/// `ohw` in `c`), reading the layout from `xj` in `xp`.
+#[allow(clippy::too_many_arguments)]
+fn tiles(
+    t: &Taps,
+    max_off: usize,
+    xp: &[f32],
+    xj: usize,
+    wg: &[f32],
+    bg: Option<&[f32]>,
+    c: &mut [f32],
+    ohw: usize,
+    at: usize,
+    valid: usize,
+) -> Result<()> {
+    let nb = if valid > 8 { 2 } else { 1 };
+    let xt = xp.get(xj..xj + max_off + 8 * nb).ok_or(oob())?;
+    let og = wg.len() / t.k;
+    let mut o = 0;
+    while o < og {
+        let m = next_m(og - o);
+        let wt = wg.get(o * t.k..(o + m) * t.k).ok_or(oob())?;
+        let bt = match bg {
+            Some(b) => Some(b.get(o..o + m).ok_or(oob())?.as_ptr()),
+            None => None,
+        };
+        // The first output of the tile; channel `o + m - 1`'s plane ends inside `c`.
+        let first = o * ohw + at;
+        if valid == 0 || at + valid > ohw || (o + m) * ohw > c.len() {
+            return Err(oob());
+        }
+        let d = Dst {
+            out: c.get_mut(first..).ok_or(oob())?.as_mut_ptr(),
+            ld: ohw,
+            valid,
+            room: ohw - at,
+            bias: bt,
+        };
+        let (xq, wq) = (xt.as_ptr(), wt.as_ptr());
+        // SAFETY: AVX2 and FMA were checked by `conv`; `xt` holds `off(last tap) + 8 * nb`
+        // elements, `wt` holds `m * k` and the bias slice `m`; output rows `first + r * ohw ..
+        // + room` (`r < m`) are the rest of channel `o + r`'s plane, inside `c` (checked
+        // above), where tiles visit outputs in increasing order.
+        unsafe {
+            match (m, nb) {
+                (6, 2) => tile::<6, 2>(xq, wq, *t, d),
+                (5, 2) => tile::<5, 2>(xq, wq, *t, d),
+                (4, 2) => tile::<4, 2>(xq, wq, *t, d),
+                (3, 2) => tile::<3, 2>(xq, wq, *t, d),
+                (2, 2) => tile::<2, 2>(xq, wq, *t, d),
+                (1, 2) => tile::<1, 2>(xq, wq, *t, d),
+                (6, _) => tile::<6, 1>(xq, wq, *t, d),
+                (5, _) => tile::<5, 1>(xq, wq, *t, d),
+                (4, _) => tile::<4, 1>(xq, wq, *t, d),
+                (3, _) => tile::<3, 1>(xq, wq, *t, d),
+                (2, _) => tile::<2, 1>(xq, wq, *t, d),
+                _ => tile::<1, 1>(xq, wq, *t, d),
+            }
+        }
+        o += m;
     }
     Ok(())
 }
