@@ -210,34 +210,40 @@ fn lanes(n: usize) -> __m256i {
     _mm256_cmpgt_epi32(_mm256_set1_epi32(n.min(8) as i32), idx)
 }
 
-/// `dst[..n] = src[..n]`, or zeros when `src` is `None`, by 8-wide (and one masked) stores
-/// (a call to `memcpy`/`memset` costs more than these short runs).
+/// `dst[..n] = src[..n]`, or zeros when `src` is `None`, by 8-wide stores (a call to
+/// `memcpy`/`memset` costs more than these short runs). Up to 7 elements of `dst[n..room]`
+/// may be overwritten with arbitrary values: callers write runs in increasing address order
+/// so the next run overwrites them. Only where fewer than 8 elements of `room` (or of the
+/// `avail` readable ones of `src`) are left is a masked load/store used.
 ///
 /// # Safety
-/// The CPU supports AVX2 and FMA; `dst` is valid for writes of `n` elements and `src` (if
-/// any) for reads of `n`.
+/// The CPU supports AVX2 and FMA; `n <= room` and `dst` is valid for writes of `room`
+/// elements; for `Some((src, avail))`, `n <= avail` and `src` is valid for reads of `avail`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn run(dst: *mut f32, src: Option<*const f32>, n: usize) {
-    // SAFETY: full loads/stores cover `i .. i + 8 <= n`, the masked ones only lanes below
-    // `n`; the caller guarantees both ranges and AVX2.
+unsafe fn run(dst: *mut f32, room: usize, src: Option<(*const f32, usize)>, n: usize) {
+    // SAFETY: a full store at `i` needs `i + 8 <= room`, a full load `i + 8 <= avail`;
+    // otherwise only the lanes below `n - i` (inside both, as `n <= room, avail`) are
+    // touched; the caller guarantees the ranges and AVX2.
     unsafe {
         let mut i = 0;
-        while i + 8 <= n {
-            let v = match src {
-                Some(s) => _mm256_loadu_ps(s.add(i)),
-                None => _mm256_setzero_ps(),
-            };
-            _mm256_storeu_ps(dst.add(i), v);
+        while i < n {
+            let full = room - i >= 8 && src.is_none_or(|(_, avail)| avail - i >= 8);
+            if full {
+                let v = match src {
+                    Some((s, _)) => _mm256_loadu_ps(s.add(i)),
+                    None => _mm256_setzero_ps(),
+                };
+                _mm256_storeu_ps(dst.add(i), v);
+            } else {
+                let m = lanes(n - i);
+                let v = match src {
+                    Some((s, _)) => _mm256_maskload_ps(s.add(i), m),
+                    None => _mm256_setzero_ps(),
+                };
+                _mm256_maskstore_ps(dst.add(i), m, v);
+            }
             i += 8;
-        }
-        if i < n {
-            let m = lanes(n - i);
-            let v = match src {
-                Some(s) => _mm256_maskload_ps(s.add(i), m),
-                None => _mm256_setzero_ps(),
-            };
-            _mm256_maskstore_ps(dst.add(i), m, v);
         }
     }
 }
@@ -246,34 +252,47 @@ unsafe fn run(dst: *mut f32, src: Option<*const f32>, n: usize) {
 /// writing every element once.
 fn pad(g: &Geom, x: &[f32], xp: &mut [f32]) -> Result<()> {
     let (hp, wp) = padded_hw(g);
-    let body = g.cg * hp * wp;
-    if x.len() != g.cg * g.h * g.w || xp.len() < body {
+    if x.len() != g.cg * g.h * g.w || xp.len() < g.cg * hp * wp {
         return Err(oob());
     }
+    // SAFETY: AVX2 was checked by `conv`; the lengths are as `pad_rows` requires.
+    unsafe { pad_rows(g, x.as_ptr(), xp.as_mut_ptr(), xp.len()) };
+    Ok(())
+}
+
+/// The body of [`pad`].
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA; `x` is valid for reads of `cg * h * w` elements and `xp`
+/// for writes of `len >= cg * hp * wp`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pad_rows(g: &Geom, x: *const f32, xp: *mut f32, len: usize) {
+    let (hp, wp) = padded_hw(g);
+    let body = g.cg * hp * wp;
+    let xlen = g.cg * g.h * g.w;
     let [pt, pl, pb, pr] = g.pads;
-    let (xs, dst) = (x.as_ptr(), xp.as_mut_ptr());
-    // SAFETY: AVX2 was checked by `conv`. Per channel the runs written are `pt * wp + pl`
-    // zeros, then `h` times `w` copied elements each followed by `pr + pl` zeros (`pr + pb *
-    // wp` after the last row), exactly `hp * wp` elements, so `cg` planes end at `body <=
-    // xp.len()`; the reads are the `cg * h * w == x.len()` elements of `x` in order. Then
-    // `xp[body..]` is zeroed.
+    // SAFETY: per channel the runs written are `pt * wp + pl` zeros, then `h` times `w`
+    // copied elements each followed by `pr + pl` zeros (`pr + pb * wp` after the last row),
+    // exactly `hp * wp` elements, so `cg` planes end at `body <= len`, then `len - body`
+    // zeros end at `len`: each run's room is the rest of `xp`, and runs go in increasing
+    // order. The reads are the `xlen` elements of `x` in order, each with the rest of `x`
+    // readable.
     unsafe {
         let (mut s, mut o) = (0, 0);
         for _ in 0..g.cg {
-            run(dst.add(o), None, pt * wp + pl);
+            run(xp.add(o), len - o, None, pt * wp + pl);
             o += pt * wp + pl;
             for r in 0..g.h {
-                run(dst.add(o), Some(xs.add(s)), g.w);
+                run(xp.add(o), len - o, Some((x.add(s), xlen - s)), g.w);
                 s += g.w;
                 o += g.w;
                 let z = if r + 1 < g.h { pr + pl } else { pr + pb * wp };
-                run(dst.add(o), None, z);
+                run(xp.add(o), len - o, None, z);
                 o += z;
             }
         }
-        run(dst.add(body), None, xp.len() - body);
+        run(xp.add(body), len - body, None, len - body);
     }
-    Ok(())
 }
 
 /// Writes the spread layout of the `cg` channels of `x` into `xp` (and zeros the rest of
@@ -301,10 +320,13 @@ unsafe fn spread_rows(g: &Geom, x: *const f32, xp: *mut f32, len: usize) {
     let (hp, _) = padded_hw(g);
     let (ow, pt, pl) = (g.ow, g.pt, g.pl);
     let body = g.cg * g.kw * hp * ow;
+    let xlen = g.cg * g.h * g.w;
     // SAFETY: each of the `cg * kw * hp` rows writes `lo + (hi - lo) + (ow - hi) == ow`
-    // elements (`lo <= hi <= ow`) at `o`, so all writes end at `body <= len`, then
-    // `len - body` zeros. A copied run reads input row `y - pt < h` from column `lo + sh -
-    // pl` (at least 0 as `lo >= pl - sh`) to `hi + sh - pl <= w`, inside channel `c`.
+    // elements (`lo <= hi <= ow`) at `o`, so all writes end at `body <= len`, then `len -
+    // body` zeros end at `len`: each run's room is the rest of `xp`, and runs go in
+    // increasing order. A copied run reads input row `y - pt < h` from column `lo + sh -
+    // pl` (at least 0 as `lo >= pl - sh`) to `hi + sh - pl <= w`, inside channel `c`, with
+    // the rest of `x` readable.
     unsafe {
         let mut o = 0;
         for c in 0..g.cg {
@@ -314,18 +336,19 @@ unsafe fn spread_rows(g: &Geom, x: *const f32, xp: *mut f32, len: usize) {
                 let hi = (pl + g.w).saturating_sub(sh).clamp(lo, ow);
                 for y in 0..hp {
                     if y < pt || y >= pt + g.h || lo == hi {
-                        run(xp.add(o), None, ow);
+                        run(xp.add(o), len - o, None, ow);
                     } else {
-                        run(xp.add(o), None, lo);
-                        let src = x.add(c * g.h * g.w + (y - pt) * g.w + lo + sh - pl);
-                        run(xp.add(o + lo), Some(src), hi - lo);
-                        run(xp.add(o + hi), None, ow - hi);
+                        run(xp.add(o), len - o, None, lo);
+                        let at = c * g.h * g.w + (y - pt) * g.w + lo + sh - pl;
+                        let src = Some((x.add(at), xlen - at));
+                        run(xp.add(o + lo), len - o - lo, src, hi - lo);
+                        run(xp.add(o + hi), len - o - hi, None, ow - hi);
                     }
                     o += ow;
                 }
             }
         }
-        run(xp.add(body), None, len - body);
+        run(xp.add(body), len - body, None, len - body);
     }
 }
 
