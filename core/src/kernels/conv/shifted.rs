@@ -160,23 +160,37 @@ unsafe fn tile<const M: usize, const NB: usize>(x: *const f32, w: *const f32, t:
     // stored); the caller ensures AVX2.
     unsafe {
         let mut a = [[_mm256_setzero_ps(); NB]; M];
+        // One tap: `a[r] += w[r * k + p] * x[s..]`.
+        macro_rules! tap {
+            ($s:expr, $p:expr) => {{
+                let s = $s;
+                let mut b = [_mm256_setzero_ps(); NB];
+                for (v, bv) in b.iter_mut().enumerate() {
+                    *bv = _mm256_loadu_ps(s.add(8 * v));
+                }
+                for (r, ar) in a.iter_mut().enumerate() {
+                    let wv = _mm256_broadcast_ss(&*w.add(r * t.k + $p));
+                    for (acc, &bv) in ar.iter_mut().zip(&b) {
+                        *acc = _mm256_fmadd_ps(wv, bv, *acc);
+                    }
+                }
+            }};
+        }
         let mut p = 0;
         for c in 0..t.cg {
             for ky in 0..t.kh {
                 let xr = x.add(c * t.plane + ky * t.row);
-                for kx in 0..t.kw {
-                    let s = xr.add(kx * t.step);
-                    let mut b = [_mm256_setzero_ps(); NB];
-                    for (v, bv) in b.iter_mut().enumerate() {
-                        *bv = _mm256_loadu_ps(s.add(8 * v));
+                if t.kw == 3 {
+                    // The common 3-wide kernel, unrolled; same order.
+                    tap!(xr, p);
+                    tap!(xr.add(t.step), p + 1);
+                    tap!(xr.add(2 * t.step), p + 2);
+                    p += 3;
+                } else {
+                    for kx in 0..t.kw {
+                        tap!(xr.add(kx * t.step), p);
+                        p += 1;
                     }
-                    for (r, ar) in a.iter_mut().enumerate() {
-                        let wv = _mm256_broadcast_ss(&*w.add(r * t.k + p));
-                        for (acc, &bv) in ar.iter_mut().zip(&b) {
-                            *acc = _mm256_fmadd_ps(wv, bv, *acc);
-                        }
-                    }
-                    p += 1;
                 }
             }
         }
