@@ -252,6 +252,9 @@ fn larger_cases() {
     let cases = [
         Case::new(pad1, [1, 32, 32, 32], [32, 32, 3, 3], true, 1),
         Case::new(pad1, [2, 40, 13, 19], [70, 40, 3, 3], true, 2),
+        // The MNIST CNN's convolutions (spread and padded layouts on AVX2).
+        Case::new(pad1, [1, 1, 28, 28], [16, 1, 3, 3], true, 6),
+        Case::new(pad1, [1, 16, 14, 14], [32, 16, 3, 3], true, 7),
         Case::new(Conv2d::default(), [2, 48, 9, 11], [20, 48, 1, 1], true, 3),
         Case::new(
             Conv2d { groups: 4, ..pad1 },

@@ -25,7 +25,10 @@
 //!   input of at most 2^16 values, output at least half of each padded row): the group's
 //!   input zero-padded once into scratch, where every im2col row is a contiguous run, so a
 //!   6 x 16 register-tiled micro-kernel reads B in place and writes the output (plus bias)
-//!   directly; nothing is packed per tile. Each output is the FMA sum from zero over
+//!   directly; nothing is packed per tile. Small inputs (`c_in / groups * kw * (h + pad_top
+//!   + pad_bottom) * ow` of at most 2^13 values) are instead "spread": one padded plane per
+//!   channel and tap column, `ow` wide, so the tiles run over the output rows without
+//!   dropped lanes. Each output is the FMA sum from zero over
 //!   `(c, ky, kx)` in order, then `+ bias`, whatever the tiling.
 //! - **implicit GEMM** (everything else): the GEMM's packed path, with the im2col matrix
 //!   written straight into the packed B panels block by block; no im2col matrix is stored, so
@@ -231,8 +234,9 @@ impl Conv2d {
 
     /// f32 elements of scratch [`conv2d`] needs: 0 for the direct strategy; for the shifted
     /// implicit GEMM one group's zero-padded input (`c_in / groups * (h + pad_top +
-    /// pad_bottom) * (w + pad_left + pad_right)`) plus the zeros its last tile reads past it
-    /// (at most 15 + `dilation_w * (kw - 1)`); otherwise the GEMM's packing buffers (see
+    /// pad_bottom) * (w + pad_left + pad_right)`, or `c_in / groups * kw * (h + pad_top +
+    /// pad_bottom) * ow` when spread) plus the zeros its last tile reads past it (at most 15 +
+    /// `dilation_w * (kw - 1)`, or 15 when spread); otherwise the GEMM's packing buffers (see
     /// [`gemm`] for their size) plus, for the implicit GEMM with padding, one group's
     /// zero-padded input. Errors as [`Conv2d::output_shape`].
     pub fn scratch_len(&self, input: [usize; 4], weight: [usize; 4]) -> Result<usize> {
