@@ -57,8 +57,7 @@ impl Activation {
 
 #[inline(always)]
 fn relu<L: Lanes>(x: L) -> L {
-    let zero = L::splat(0.0);
-    L::select(x.lt(zero), zero, x)
+    x.relu()
 }
 
 #[inline(always)]

@@ -39,6 +39,12 @@ pub(crate) trait Lanes: Copy {
     fn min(self, o: Self) -> Self;
     /// Lane-wise maximum (NaN behaviour unspecified).
     fn max(self, o: Self) -> Self;
+    /// `0` where the lane is below zero, else the lane itself (NaN and -0.0 pass through).
+    #[inline(always)]
+    fn relu(self) -> Self {
+        let zero = Self::splat(0.0);
+        Self::select(self.lt(zero), zero, self)
+    }
     /// Correctly rounded square root.
     fn sqrt(self) -> Self;
     /// Absolute value (clears the sign bit).
