@@ -23,7 +23,8 @@ pub(super) fn nchw(s: &Shape) -> Result<[usize; 4]> {
     }
 }
 
-fn last(s: &Shape) -> usize {
+/// Length of the last axis (at least 1).
+pub(super) fn last(s: &Shape) -> usize {
     s.dims().last().copied().unwrap_or(1).max(1)
 }
 
@@ -39,12 +40,15 @@ fn fc_gemm(x: &Shape, w: &Shape, bias: bool) -> Gemm {
     g
 }
 
+/// Shape of input `k` of op `def`.
+pub(super) fn input_shape(model: &Model<'_>, def: &OpDef, k: usize) -> Result<Shape> {
+    let id = def.inputs().get(k).copied().unwrap_or(0) as usize;
+    Ok(model.shape(&model.tensor(id)?))
+}
+
 /// Scratch bytes op `def` needs on this CPU.
 pub(super) fn scratch_bytes(model: &Model<'_>, def: &OpDef) -> Result<usize> {
-    let shape = |k: usize| -> Result<Shape> {
-        let id = def.inputs().get(k).copied().unwrap_or(0) as usize;
-        Ok(model.shape(&model.tensor(id)?))
-    };
+    let shape = |k: usize| input_shape(model, def, k);
     let elems = match def.op {
         Op::FullyConnected { .. } => gemm::scratch_len(&fc_gemm(&shape(0)?, &shape(1)?, false)),
         Op::Conv2d { conv, .. } => {

@@ -1,23 +1,20 @@
 //! The int8 ops: quantization parameters come from the tensors' records, requantization
 //! tables from constants (all checked at load).
 
-use super::exec::{nchw, wrong_kind};
+use super::exec::{input_shape, last, nchw, wrong_kind};
 use super::operands::{misaligned, Operands};
 use crate::error::{Error, Result};
 use crate::kernels::int8::{self, AddParams, ConvParams, FcParams, SoftmaxParams};
 use crate::model::format::QAddAttrs;
 use crate::model::ops::{conv_params, pool_params};
-use crate::model::{Model, Op, OpDef, Quant, TensorDef};
+use crate::model::{Model, Op, OpDef, TensorDef};
 use crate::quant;
 
 fn per_tensor(t: &TensorDef<'_>) -> Result<(f32, i32)> {
-    match t.quant {
-        Quant::PerTensor { scale, zero_point } => Ok((scale, zero_point)),
-        _ => Err(Error::InvalidArgument {
-            op: "interpreter",
-            what: "int8 tensor without per-tensor quantization",
-        }),
-    }
+    t.quant.per_tensor().ok_or(Error::InvalidArgument {
+        op: "interpreter",
+        what: "int8 tensor without per-tensor quantization",
+    })
 }
 
 /// i32 scratch elements an int8 op needs on this CPU.
@@ -25,10 +22,7 @@ pub(super) fn scratch_elems(model: &Model<'_>, def: &OpDef) -> Result<usize> {
     let Op::QConv2d { conv, .. } = def.op else {
         return Ok(0);
     };
-    let shape = |k: usize| -> Result<[usize; 4]> {
-        let id = def.inputs().get(k).copied().unwrap_or(0) as usize;
-        nchw(&model.shape(&model.tensor(id)?))
-    };
+    let shape = |k: usize| nchw(&input_shape(model, def, k)?);
     let p = ConvParams {
         conv: conv_params(&conv),
         input_zero_point: 0,
@@ -91,7 +85,7 @@ pub(crate) fn fully_connected(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8
     };
     let (x, w) = (o.input(0)?, o.input(1)?);
     let (bias, mult, shift) = tables(o)?;
-    let k = x.shape.dims().last().copied().unwrap_or(1).max(1);
+    let k = last(&x.shape);
     let p = FcParams {
         batch: x.shape.numel() / k,
         in_features: k,
@@ -185,6 +179,6 @@ pub(crate) fn softmax(def: &OpDef, o: &mut Operands<'_, '_>, _: &mut [u8]) -> Re
         input_beta_left_shift: beta_left_shift,
         diff_min,
     };
-    let cols = x.shape.dims().last().copied().unwrap_or(1).max(1);
+    let cols = last(&x.shape);
     int8::softmax(&p, x.data()?, x.shape.numel() / cols, cols, o.out()?)
 }

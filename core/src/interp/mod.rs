@@ -171,7 +171,7 @@ fn round_up(n: usize) -> usize {
 
 fn region(t: &TensorDef<'_>) -> Result<(usize, usize)> {
     match t.storage {
-        Storage::Arena { offset, .. } => Ok((offset as usize, operands::byte_len(t))),
+        Storage::Arena { offset, .. } => Ok((offset as usize, t.byte_len())),
         Storage::Const { .. } => Err(Error::InvalidArgument {
             op: "interpreter",
             what: "tensor is a constant",

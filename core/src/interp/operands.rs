@@ -51,13 +51,6 @@ pub(crate) fn check_dtype<T: Element>(t: &TensorDef<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Bytes of a tensor.
-pub(crate) fn byte_len(t: &TensorDef<'_>) -> usize {
-    t.dims
-        .to_shape()
-        .map_or(0, |s| s.numel().saturating_mul(t.dtype.size()))
-}
-
 /// Inputs and the output of one op, borrowed from `act` and the model.
 pub(crate) struct Operands<'x, 'm> {
     pub ins: [Option<In<'x, 'm>>; MAX_OP_INPUTS],
@@ -109,7 +102,7 @@ where
     let out_def = model.tensor(def.output as usize)?;
     let out_shape = model.shape(&out_def);
     let (oo, ol) = match out_def.storage {
-        Storage::Arena { offset, .. } => (offset as usize, byte_len(&out_def)),
+        Storage::Arena { offset, .. } => (offset as usize, out_def.byte_len()),
         Storage::Const { .. } => return Err(misaligned()),
     };
     let (lo, rest) = act.split_at_mut_checked(oo).ok_or(misaligned())?;
@@ -121,7 +114,7 @@ where
         let bytes = match t.storage {
             Storage::Const { .. } => Some(model.const_bytes(&t)),
             Storage::Arena { offset, .. } => {
-                let (o, l) = (offset as usize, byte_len(&t));
+                let (o, l) = (offset as usize, t.byte_len());
                 if o + l <= oo {
                     Some(lo.get(o..o + l).ok_or(misaligned())?)
                 } else if o >= oo + ol {

@@ -188,6 +188,26 @@ pub struct TensorDef<'a> {
     pub quant: Quant,
 }
 
+impl TensorDef<'_> {
+    /// Bytes of the tensor's data (elements times element size; 0 for invalid dims, which
+    /// the loader rejects).
+    pub fn byte_len(&self) -> usize {
+        self.dims
+            .to_shape()
+            .map_or(0, |s| s.numel().saturating_mul(self.dtype.size()))
+    }
+}
+
+impl Quant {
+    /// `(scale, zero_point)` of per-tensor quantization, `None` otherwise.
+    pub fn per_tensor(&self) -> Option<(f32, i32)> {
+        match *self {
+            Quant::PerTensor { scale, zero_point } => Some((scale, zero_point)),
+            _ => None,
+        }
+    }
+}
+
 /// Activation applied in place to the output of a fully connected or conv op.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FusedAct {

@@ -111,19 +111,13 @@ impl<'a> Model<'a> {
 
     /// The weights section (constants are slices of it).
     pub fn weights(&self) -> &'a [u8] {
-        let [off, len] = self.layout.get(format::Section::Weights);
-        self.bytes
-            .get(off as usize..(off as usize).saturating_add(len as usize))
-            .unwrap_or(&[])
+        self.section(format::Section::Weights)
     }
 
     /// The bytes of constant tensor `t` (empty for arena tensors).
     pub fn const_bytes(&self, t: &TensorDef<'_>) -> &'a [u8] {
         match t.storage {
-            Storage::Const { offset, len } => self
-                .weights()
-                .get(offset as usize..(offset as usize).saturating_add(len as usize))
-                .unwrap_or(&[]),
+            Storage::Const { offset, len } => span(self.weights(), offset as usize, len as usize),
             Storage::Arena { .. } => &[],
         }
     }
@@ -134,9 +128,7 @@ impl<'a> Model<'a> {
         match (t.quant, t.dims.to_shape()) {
             (Quant::PerChannel { axis, scales }, Some(s)) => {
                 let n = s.dims().get(usize::from(axis)).copied().unwrap_or(0) * 4;
-                self.weights()
-                    .get(scales as usize..(scales as usize).saturating_add(n))
-                    .unwrap_or(&[])
+                span(self.weights(), scales as usize, n)
             }
             _ => &[],
         }
@@ -154,9 +146,7 @@ impl<'a> Model<'a> {
 
     fn section(&self, s: format::Section) -> &'a [u8] {
         let [off, len] = self.layout.get(s);
-        self.bytes
-            .get(off as usize..(off as usize).saturating_add(len as usize))
-            .unwrap_or(&[])
+        span(self.bytes, off as usize, len as usize)
     }
 
     fn record<T: Deserialize<'a>>(
@@ -167,6 +157,12 @@ impl<'a> Model<'a> {
     ) -> core::result::Result<T, ModelError> {
         read_record(self.section(index), self.section(data), data, i)
     }
+}
+
+/// `bytes[off..off + len]`, empty when out of range (the loader has checked every range it
+/// hands out).
+fn span(bytes: &[u8], off: usize, len: usize) -> &[u8] {
+    bytes.get(off..off.saturating_add(len)).unwrap_or(&[])
 }
 
 fn check_id(what: &'static str, index: usize, len: usize) -> Result<()> {

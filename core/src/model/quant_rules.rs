@@ -8,14 +8,11 @@ use super::Model;
 type R<T> = core::result::Result<T, ModelError>;
 
 fn per_tensor(op: usize, operand: usize, t: &TensorDef<'_>) -> R<(f32, i32)> {
-    match t.quant {
-        Quant::PerTensor { scale, zero_point } => Ok((scale, zero_point)),
-        _ => Err(ModelError::Quantization {
-            op,
-            operand,
-            what: "needs per-tensor scale and zero point",
-        }),
-    }
+    t.quant.per_tensor().ok_or(ModelError::Quantization {
+        op,
+        operand,
+        what: "needs per-tensor scale and zero point",
+    })
 }
 
 fn i32s(bytes: &[u8]) -> impl Iterator<Item = i32> + '_ {

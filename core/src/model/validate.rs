@@ -270,13 +270,6 @@ fn tensor<'a>(m: &Model<'a>, id: usize) -> R<TensorDef<'a>> {
     m.record(Section::TensorIndex, Section::Tensors, id)
 }
 
-/// Byte length of a tensor (validated shapes keep this within u32).
-pub(super) fn byte_len(t: &TensorDef<'_>) -> usize {
-    t.dims
-        .to_shape()
-        .map_or(0, |s| s.numel().saturating_mul(t.dtype.size()))
-}
-
 fn check_tensor(m: &Model<'_>, id: usize, t: &TensorDef<'_>) -> R<()> {
     let err = |what| ModelError::Tensor { tensor: id, what };
     let shape = t
@@ -538,7 +531,7 @@ fn region(t: &TensorDef<'_>) -> Option<(usize, usize, u32, u32)> {
             offset,
             first,
             last,
-        } => Some((offset as usize, byte_len(t), first, last)),
+        } => Some((offset as usize, t.byte_len(), first, last)),
         Storage::Const { .. } => None,
     }
 }
