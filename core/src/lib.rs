@@ -12,6 +12,7 @@
 //! Features:
 //! - `alloc`: owned `Tensor`, the `nn` modules and the `backend::Cpu` backend.
 //! - `std`: runtime CPU feature detection (AVX2 + FMA on x86_64); implies `alloc`.
+//! - `train`: reverse-mode autodiff, losses, optimizers and schedules; implies `alloc`.
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -36,6 +37,8 @@ pub mod quant;
 pub mod rng;
 pub mod shape;
 pub mod tensor;
+#[cfg(feature = "train")]
+pub mod train;
 
 pub use arena::Arena;
 pub use dtype::{DType, Element};

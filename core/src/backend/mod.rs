@@ -10,8 +10,12 @@
 //! `[out, in]`, a conv weight is OIHW.
 
 mod cpu;
+#[cfg(feature = "train")]
+mod grad;
 
 pub use cpu::Cpu;
+#[cfg(feature = "train")]
+pub use grad::{BackwardOps, LinearGrads, NormGrads};
 
 use crate::error::Result;
 use crate::kernels::activation::Activation;

@@ -1,0 +1,6 @@
+//! Training (feature `train`): reverse-mode autodiff, losses, optimizers and learning-rate
+//! schedules.
+//!
+//! Firmware builds leave the feature off and link none of it.
+
+pub mod optim;
