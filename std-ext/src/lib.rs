@@ -11,7 +11,8 @@
 //! - [`export`]: nn modules and graphs to `.born` files with that plan; aligned file loading.
 //! - [`quantize`]: post-training int8 quantization with calibration (TFLite's int8 scheme).
 //! - [`pool`]: one model, many threads, an arena per concurrent inference.
-//! - the `born` command-line tool: `inspect`, `run`, `quantize`, `bench`.
+//! - [`train`]: the multi-threaded training loop, the MNIST models, export of the result.
+//! - the `born` command-line tool: `demo`, `train`, `inspect`, `run`, `quantize`, `bench`.
 #![deny(missing_docs)]
 
 pub use born_core as core;
@@ -23,6 +24,7 @@ pub mod npy;
 pub mod plan;
 pub mod pool;
 pub mod quantize;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use pool::Pool;

@@ -87,7 +87,12 @@ impl Mnist {
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// Neither `name` nor `name.gz` exists in `dir`.
-    #[error("{name} (or {name}.gz) not found in {dir} (set BORN_DATA to the data directory)")]
+    #[error(
+        "{name} (or {name}.gz) not found in {dir}: set BORN_DATA (or pass --data) to a \
+         directory with mnist/ and fashion-mnist/ holding the original IDX files, as \
+         published with MNIST (yann.lecun.com/exdb/mnist, or any mirror) and Fashion-MNIST \
+         (github.com/zalandoresearch/fashion-mnist)"
+    )]
     Missing {
         /// Folder searched.
         dir: PathBuf,

@@ -1,10 +1,12 @@
-//! `born`: inspect, run, quantize and benchmark `.born` models.
+//! `born`: train, inspect, run, quantize and benchmark `.born` models.
 
 mod bench;
+mod demo;
 mod inspect;
 mod io;
 mod quantize;
 mod run;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -14,7 +16,7 @@ use std::process::ExitCode;
 #[command(
     name = "born",
     version,
-    about = "Inspect, run, quantize and benchmark .born models"
+    about = "Train, inspect, run, quantize and benchmark .born models"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -23,6 +25,102 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Trains the MNIST CNN (or reuses its checkpoint), exports f32 and int8 .born files,
+    /// and compares them on the 10,000 test images; writes a loss/accuracy plot.
+    Demo {
+        /// Data directory holding mnist/ (default: BORN_DATA, else ../shared/data).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Where the checkpoint, models and plot go.
+        #[arg(long, default_value = "target/born-demo")]
+        out_dir: PathBuf,
+        /// Training epochs.
+        #[arg(long, default_value_t = 3)]
+        epochs: usize,
+        /// Worker threads (default: all cores). Also the number of gradient shards.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Train again even if a checkpoint exists.
+        #[arg(long)]
+        retrain: bool,
+    },
+    /// Trains an MNIST or Fashion-MNIST classifier and exports it to .born.
+    Train {
+        /// `mnist` or `fashion`.
+        dataset: String,
+        /// `mlp` (784-128-10) or `cnn` (two conv + pool layers, two dense).
+        #[arg(long, default_value = "cnn")]
+        model: String,
+        /// Passes over the 60,000 training images.
+        #[arg(long, default_value_t = 3)]
+        epochs: usize,
+        /// Images per step.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Base learning rate.
+        #[arg(long, default_value_t = 1e-3)]
+        lr: f32,
+        /// `adam`, `adamw` or `sgd`.
+        #[arg(long, default_value = "adam")]
+        optimizer: String,
+        /// SGD momentum.
+        #[arg(long, default_value_t = 0.9)]
+        momentum: f32,
+        /// SGD with Nesterov momentum.
+        #[arg(long)]
+        nesterov: bool,
+        /// Weight decay (L2 for sgd/adam, decoupled for adamw).
+        #[arg(long, default_value_t = 0.0)]
+        weight_decay: f32,
+        /// `cosine` (to 0 over the run), `constant` or `step`.
+        #[arg(long, default_value = "cosine")]
+        schedule: String,
+        /// Epochs between decays of `--schedule step`.
+        #[arg(long, default_value_t = 1)]
+        step_epochs: usize,
+        /// Decay factor of `--schedule step`.
+        #[arg(long, default_value_t = 0.5)]
+        gamma: f32,
+        /// Linear warmup steps (from lr/10).
+        #[arg(long, default_value_t = 0)]
+        warmup: usize,
+        /// Clip the gradient norm to this value.
+        #[arg(long)]
+        clip: Option<f32>,
+        /// Seed of initialisation, shuffling and dropout.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Gradient shards per batch (default: the thread count). The trained bits depend
+        /// on the seed and the shard count only.
+        #[arg(long)]
+        shards: Option<usize>,
+        /// Data directory holding mnist/ and fashion-mnist/ (default: BORN_DATA, else
+        /// ../shared/data).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The f32 model to write.
+        #[arg(long, short, default_value = "model.born")]
+        out: PathBuf,
+        /// Also write an int8 model here (calibrated on 1,000 training images).
+        #[arg(long)]
+        int8: Option<PathBuf>,
+        /// safetensors checkpoint written after every epoch (default: OUT with extension
+        /// .safetensors).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Start from this safetensors checkpoint.
+        #[arg(long)]
+        resume: Option<PathBuf>,
+        /// Write per-epoch results as JSON here.
+        #[arg(long)]
+        summary: Option<PathBuf>,
+        /// Write a PNG plot of loss and accuracy per epoch here.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
     /// Ops, shapes, parameters, weight bytes and arena bytes of a model.
     Inspect {
         /// The model file.
@@ -79,7 +177,74 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let result = match cli.command {
+        Command::Demo {
+            data,
+            out_dir,
+            epochs,
+            threads,
+            retrain,
+        } => demo::run(demo::Args {
+            data,
+            out_dir,
+            epochs,
+            threads: threads.unwrap_or(cores),
+            retrain,
+        }),
+        Command::Train {
+            dataset,
+            model,
+            epochs,
+            batch,
+            lr,
+            optimizer,
+            momentum,
+            nesterov,
+            weight_decay,
+            schedule,
+            step_epochs,
+            gamma,
+            warmup,
+            clip,
+            seed,
+            threads,
+            shards,
+            data,
+            out,
+            int8,
+            checkpoint,
+            resume,
+            summary,
+            plot,
+        } => (|| {
+            let threads = threads.unwrap_or(cores);
+            let cfg = born_std::train::TrainConfig {
+                epochs,
+                batch_size: batch,
+                lr,
+                weight_decay,
+                optimizer: train::optimizer_kind(&optimizer, momentum, nesterov)?,
+                schedule: train::schedule_kind(&schedule, step_epochs, gamma)?,
+                warmup_steps: warmup,
+                clip_norm: clip,
+                seed,
+                threads,
+                shards: shards.unwrap_or(threads),
+                checkpoint: Some(checkpoint.unwrap_or_else(|| out.with_extension("safetensors"))),
+            };
+            train::run(train::Args {
+                dataset,
+                model: model.parse().map_err(anyhow::Error::msg)?,
+                cfg,
+                data,
+                out,
+                int8,
+                resume,
+                summary,
+                plot,
+            })
+        })(),
         Command::Inspect { model } => inspect::run(&model),
         Command::Run {
             model,

@@ -1,0 +1,112 @@
+//! `born demo`: train the MNIST CNN (or reuse its checkpoint), deploy it as f32 and int8
+//! `.born` files, and compare them on the 10,000 test images.
+
+use crate::train::{data_dir, load, progress_observer, summary_json, write_plot};
+use anyhow::{Context, Result};
+use born_std::core::backend::Cpu;
+use born_std::core::train::Autodiff;
+use born_std::core::Rng;
+use born_std::train::{self, EpochStats, MnistModel, TrainConfig};
+use std::path::{Path, PathBuf};
+
+/// What `born demo` was asked to do.
+pub struct Args {
+    pub data: Option<PathBuf>,
+    pub out_dir: PathBuf,
+    pub epochs: usize,
+    pub threads: usize,
+    pub retrain: bool,
+}
+
+/// Epoch records from a summary JSON written by an earlier run.
+fn read_history(path: &Path) -> Option<Vec<EpochStats>> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let f = |e: &serde_json::Value, k: &str| e.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0) as f32;
+    v.get("epochs")?
+        .as_array()?
+        .iter()
+        .map(|e| {
+            Some(EpochStats {
+                epoch: e.get("epoch")?.as_u64()? as usize,
+                train_loss: f(e, "train_loss"),
+                train_accuracy: f(e, "train_accuracy"),
+                test_loss: f(e, "test_loss"),
+                test_accuracy: f(e, "test_accuracy"),
+                seconds: f(e, "seconds"),
+            })
+        })
+        .collect()
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let dir = data_dir(a.data.as_deref())?;
+    let (train_set, test_set) = load("mnist", &dir)?;
+    std::fs::create_dir_all(&a.out_dir)
+        .with_context(|| format!("creating {}", a.out_dir.display()))?;
+    let ckpt = a.out_dir.join("mnist_cnn.safetensors");
+    let summary = a.out_dir.join("mnist_cnn.json");
+    let ad = Autodiff::new(Cpu);
+    let cfg = TrainConfig {
+        epochs: a.epochs,
+        threads: a.threads,
+        shards: a.threads,
+        checkpoint: Some(ckpt.clone()),
+        ..TrainConfig::default()
+    };
+    let mut model = MnistModel::Cnn.build(&ad, &mut Rng::seed(cfg.seed))?;
+    let history = match read_history(&summary) {
+        Some(h) if !a.retrain && ckpt.exists() => {
+            born_std::checkpoint::load(&ad, &mut model, &ckpt)
+                .with_context(|| format!("loading {} (run with --retrain)", ckpt.display()))?;
+            println!(
+                "reusing the trained CNN in {} (--retrain trains again)",
+                ckpt.display()
+            );
+            h
+        }
+        _ => {
+            println!(
+                "training the MNIST CNN: {} epochs, Adam lr {}, batch {}, cosine schedule, {} thread(s)",
+                cfg.epochs, cfg.lr, cfg.batch_size, cfg.threads
+            );
+            let h = train::train(
+                &mut model,
+                &train_set,
+                &test_set,
+                &cfg,
+                &mut progress_observer(cfg.epochs),
+            )?;
+            std::fs::write(&summary, summary_json("mnist", MnistModel::Cnn, cfg.threads, &h))
+                .with_context(|| format!("writing {}", summary.display()))?;
+            h
+        }
+    };
+    let g = train::classifier_graph(&model, &ad, "mnist-cnn")?;
+    let [(f32_bytes, _), (int8_bytes, _)] = train::export_f32_and_int8(&g, &train_set, 1000)?;
+    let files = [
+        ("f32", a.out_dir.join("mnist_cnn.born"), f32_bytes),
+        ("int8", a.out_dir.join("mnist_cnn.int8.born"), int8_bytes),
+    ];
+    println!();
+    println!(
+        "{:<6} {:>14} {:>12} {:>12} {:>16}   file",
+        "model", "test accuracy", "file bytes", "arena bytes", "us / inference"
+    );
+    for (kind, path, bytes) in &files {
+        born_std::export::write_model(path, bytes)?;
+        let e = train::evaluate_born(bytes, &test_set)?;
+        println!(
+            "{:<6} {:>13.2}% {:>12} {:>12} {:>16.1}   {}",
+            kind,
+            e.accuracy * 100.0,
+            bytes.len(),
+            e.arena_len,
+            e.micros,
+            path.display()
+        );
+    }
+    let plot = a.out_dir.join("mnist_cnn.png");
+    write_plot(&plot, "MNIST CNN", &history)?;
+    println!("\nloss and accuracy per epoch: {}", plot.display());
+    Ok(())
+}
