@@ -11,6 +11,8 @@
 
 mod cpu;
 #[cfg(feature = "train")]
+mod cpu_grad;
+#[cfg(feature = "train")]
 mod grad;
 
 pub use cpu::Cpu;

@@ -12,6 +12,8 @@ pub mod cpu;
 pub mod elementwise;
 pub mod gather;
 pub mod gemm;
+#[cfg(feature = "train")]
+pub mod grad;
 pub mod int8;
 pub mod math;
 pub mod norm;
