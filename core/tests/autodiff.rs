@@ -404,7 +404,7 @@ fn whole_modules_cnn_and_mlp() {
     let grads = b.backward(&l).unwrap();
     let analytic = born_core::train::param_grads(&cnn, &grads);
     let eval = b.no_grad();
-    let h = 1e-2f32;
+    let h = 1e-3f32;
     let mut k = 0;
     let mut names = Vec::new();
     cnn.visit_params(&mut |n, _| names.push(n.to_string()));
@@ -412,7 +412,7 @@ fn whole_modules_cnn_and_mlp() {
     for (pi, g) in analytic.iter().enumerate() {
         let g = g.as_ref().expect("every parameter has a gradient");
         for i in 0..g.data().len() {
-            let mut at = |delta: f32| {
+            let at = |delta: f32| {
                 let mut m = nn::Sequential::new()
                     .push(nn::Conv2d::new(1, 3, 3, &b, &mut Rng::seed(3)).unwrap().padding(1))
                     .push(nn::Tanh)

@@ -14,6 +14,14 @@ pub struct Gradients<B: Backend> {
     grads: BTreeMap<usize, B::Tensor>,
 }
 
+impl<B: Backend> core::fmt::Debug for Gradients<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Gradients")
+            .field("leaves", &self.grads.len())
+            .finish()
+    }
+}
+
 impl<B: Backend> Gradients<B> {
     /// The gradient of the loss with respect to `var` (a leaf), or `None` when the loss does
     /// not depend on it.
