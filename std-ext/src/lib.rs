@@ -17,11 +17,13 @@
 
 pub use born_core as core;
 
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod export;
 pub mod npy;
 pub mod plan;
+pub mod plot;
 pub mod pool;
 pub mod quantize;
 pub mod train;
