@@ -24,6 +24,9 @@ pub const DEFAULT_SIZE: (u32, u32) = (1200, 500);
 /// Largest accepted width or height in pixels.
 pub const MAX_SIDE: u32 = 8192;
 
+/// Most values per series [`plot_training`] draws.
+pub const MAX_EPOCHS: usize = 1_000_000;
+
 /// The font family name this module registers the embedded font under (not `sans-serif`,
 /// so that no text can silently fall back to plotters' default family).
 const FAMILY: &str = "born-dejavu-sans";
@@ -44,7 +47,8 @@ fn font_ready() -> bool {
 ///
 /// The file is written atomically (temporary file in the same directory, then renamed).
 ///
-/// Errors: [`Error::Invalid`] when all three slices are empty or drawing fails,
+/// Errors: [`Error::Invalid`] when all three slices are empty, one is longer than
+/// [`MAX_EPOCHS`] or drawing fails,
 /// [`Error::Io`] when the file cannot be written.
 pub fn plot_training(
     path: &Path,
@@ -103,6 +107,11 @@ fn render(
         return Err(Error::Invalid(
             "plot: no values to draw (all three series are empty)".into(),
         ));
+    }
+    if epochs > MAX_EPOCHS {
+        return Err(Error::Invalid(format!(
+            "plot: {epochs} epochs, at most {MAX_EPOCHS} can be drawn"
+        )));
     }
     let mut buf = vec![0u8; w as usize * h as usize * 3];
     {
@@ -194,8 +203,8 @@ struct Panel<'a> {
 
 type Area<'a> = DrawingArea<BitMapBackend<'a, RGBPixel>, Shift>;
 
-/// Draws one chart: epochs `1..=x_max` across, `y` up, each curve as a line with a dot per
-/// epoch, and (with a font) caption, axis labels and a legend.
+/// Draws one chart: epochs `1..=x_max` across, `y` up, each curve as a line (with a dot per
+/// epoch up to 60 epochs), and (with a font) caption, axis labels and a legend.
 fn panel(area: &Area<'_>, font: Option<&str>, x_max: u32, p: &Panel<'_>) -> Result<()> {
     let Panel {
         caption,
@@ -263,13 +272,13 @@ fn panel(area: &Area<'_>, font: Option<&str>, x_max: u32, p: &Panel<'_>) -> Resu
                 PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
             });
         }
-        chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 3, color.filled())),
-            )
-            .map_err(draw_err)?;
+        // A dot per epoch while the dots stay apart.
+        if x_max <= 60 {
+            let dots = points
+                .into_iter()
+                .map(|p| Circle::new(p, 3, color.filled()));
+            chart.draw_series(dots).map_err(draw_err)?;
+        }
     }
     if let (Some(f), true) = (font, labelled) {
         chart

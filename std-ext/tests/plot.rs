@@ -105,3 +105,17 @@ fn bad_requests() {
         Err(Error::Io { .. })
     ));
 }
+
+#[test]
+fn many_epochs() {
+    let n = 20_000;
+    let loss: Vec<f32> = (0..n).map(|i| 1.0 / (1.0 + i as f32)).collect();
+    let acc: Vec<f32> = (0..n).map(|i| 1.0 - 0.5 / (1.0 + i as f32)).collect();
+    let path = out("many.png");
+    plot_training(&path, "20,000 epochs", &loss, &acc, &acc).unwrap();
+    let too_many = vec![0.5; born_std::plot::MAX_EPOCHS + 1];
+    assert!(matches!(
+        plot_training(&path, "too many", &too_many, &[], &[]),
+        Err(Error::Invalid(_))
+    ));
+}
