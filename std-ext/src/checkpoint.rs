@@ -70,6 +70,9 @@ pub enum CheckpointError {
     /// The module visits the same parameter name twice, so a checkpoint cannot tell them apart.
     #[error("the module has two parameters named `{0}`")]
     DuplicateName(String),
+    /// The safetensors encoder refused the parameters (e.g. a header over its 100 MB limit).
+    #[error("cannot encode the checkpoint: {0}")]
+    Encode(String),
     /// The bytes are not a valid safetensors file (truncated, bad header, bad offsets...).
     #[error("not a valid safetensors file: {0}")]
     Corrupt(String),
@@ -119,7 +122,8 @@ pub fn save<B: Backend, M: Module<B> + ?Sized>(backend: &B, module: &M, path: &P
 ///
 /// Errors: [`Error::Core`] when a parameter cannot be copied to the host, [`Error::Io`]
 /// when the file cannot be written, and [`Error::Io`] wrapping
-/// [`CheckpointError::DuplicateName`] when the module names two parameters alike.
+/// [`CheckpointError::DuplicateName`] when the module names two parameters alike or
+/// [`CheckpointError::Encode`] when the safetensors encoder refuses the tensors.
 pub fn save_with_metadata<B: Backend, M: Module<B> + ?Sized>(
     backend: &B,
     module: &M,
@@ -170,7 +174,7 @@ fn to_bytes<B: Backend, M: Module<B> + ?Sized>(
     let mut views = Vec::with_capacity(params.len());
     for (name, dims, bytes) in &params {
         let view = TensorView::new(Dtype::F32, dims.clone(), bytes)
-            .map_err(|e| SaveError::Checkpoint(CheckpointError::Corrupt(e.to_string())))?;
+            .map_err(|e| SaveError::Checkpoint(CheckpointError::Encode(e.to_string())))?;
         views.push((name.as_str(), view));
     }
     let info = if metadata.is_empty() {
@@ -184,7 +188,7 @@ fn to_bytes<B: Backend, M: Module<B> + ?Sized>(
         )
     };
     safetensors::serialize(views, info)
-        .map_err(|e| SaveError::Checkpoint(CheckpointError::Corrupt(e.to_string())))
+        .map_err(|e| SaveError::Checkpoint(CheckpointError::Encode(e.to_string())))
 }
 
 /// Distinguishes temporary files of concurrent saves within one process.
@@ -221,7 +225,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
-        return Err(io_error(&tmp, e));
+        return Err(io_error(path, e));
     }
     if let Err(e) = fs::rename(&tmp, path) {
         let _ = fs::remove_file(&tmp);

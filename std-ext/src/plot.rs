@@ -359,7 +359,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let written = fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes));
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
-        return Err(io_err(&tmp, e));
+        return Err(io_err(path, e));
     }
     fs::rename(&tmp, path).map_err(|e| {
         let _ = fs::remove_file(&tmp);

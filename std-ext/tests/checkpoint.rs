@@ -196,9 +196,13 @@ fn save_replaces_atomically() {
         })
         .collect();
     assert!(leftovers.is_empty());
-    // A folder that does not exist: an I/O error naming the temporary file's folder.
-    let err = save(&Cpu, &mlp(6), &scratch("no/such/dir/m.safetensors")).unwrap_err();
-    assert!(matches!(err, Error::Io { .. }), "{err}");
+    // A folder that does not exist: an I/O error naming the requested path.
+    let bad = scratch("no/such/dir/m.safetensors");
+    let err = save(&Cpu, &mlp(6), &bad).unwrap_err();
+    assert!(
+        matches!(&err, Error::Io { path, .. } if *path == bad),
+        "{err}"
+    );
     assert!(checkpoint_error(&err).is_none());
 }
 
