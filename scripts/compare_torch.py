@@ -22,7 +22,11 @@ Examples (from the repository root, after `cargo build --release -p born-std`):
   python3 scripts/compare_torch.py --only torch --model mlp --epochs 1
   python3 scripts/compare_torch.py --dataset fashion --model cnn --threads 4
 
-Output: a table, then one JSON line (the last line) with every result and ratio."""
+Output: a table, then one JSON line (the last line) with every result and ratio.
+
+Timings need an otherwise idle machine: with other processes on the cores, PyTorch's
+multi-threaded (OpenMP) loop slows down many times over (one MLP epoch, 2 threads, 2 cores:
+about 0.9 s idle, 9 to 55 s at load average 3 to 4, while 1 thread stayed at 1.2 s)."""
 import argparse
 import gzip
 import json
