@@ -54,7 +54,11 @@ where
         let g = grads
             .get(leaf)
             .unwrap_or_else(|| panic!("{name}: no gradient for input {k}"));
-        assert_eq!(g.dims(), inputs[k].dims(), "{name}: gradient shape of input {k}");
+        assert_eq!(
+            g.dims(),
+            inputs[k].dims(),
+            "{name}: gradient shape of input {k}"
+        );
         let mut worst = 0.0f32;
         for i in 0..inputs[k].data().len() {
             let mut plus = inputs.to_vec();
@@ -183,7 +187,11 @@ fn conv2d_all_parameters() {
     ];
     for (i, (xs, ws, p)) in cases.into_iter().enumerate() {
         let o = ws[0];
-        let inputs = [randn(&xs, 20 + i as u64), randn(&ws, 30 + i as u64), randn(&[o], 40)];
+        let inputs = [
+            randn(&xs, 20 + i as u64),
+            randn(&ws, 30 + i as u64),
+            randn(&[o], 40),
+        ];
         check(&format!("conv2d case {i}"), &inputs, H, TOL, move |b, x| {
             b.conv2d(&x[0], &x[1], Some(&x[2]), &p)
         });
@@ -195,25 +203,41 @@ fn pooling() {
     let mut p = Pool2d::new([3, 3]);
     p.stride = [2, 2];
     p.padding = [1, 1, 1, 1];
-    check("max_pool2d", &[distinct(&[2, 2, 7, 6], 1)], H, TOL, move |b, x| {
-        b.max_pool2d(&x[0], &p)
-    });
-    check("max_pool2d 2x2", &[distinct(&[1, 3, 6, 6], 2)], H, TOL, |b, x| {
-        b.max_pool2d(&x[0], &Pool2d::new([2, 2]))
-    });
+    check(
+        "max_pool2d",
+        &[distinct(&[2, 2, 7, 6], 1)],
+        H,
+        TOL,
+        move |b, x| b.max_pool2d(&x[0], &p),
+    );
+    check(
+        "max_pool2d 2x2",
+        &[distinct(&[1, 3, 6, 6], 2)],
+        H,
+        TOL,
+        |b, x| b.max_pool2d(&x[0], &Pool2d::new([2, 2])),
+    );
     for include in [false, true] {
         let mut p = Pool2d::new([3, 2]);
         p.stride = [2, 1];
         p.padding = [1, 1, 1, 0];
         p.ceil_mode = true;
         p.count_include_pad = include;
-        check("avg_pool2d", &[randn(&[2, 2, 7, 5], 3)], H, TOL, move |b, x| {
-            b.avg_pool2d(&x[0], &p)
-        });
+        check(
+            "avg_pool2d",
+            &[randn(&[2, 2, 7, 5], 3)],
+            H,
+            TOL,
+            move |b, x| b.avg_pool2d(&x[0], &p),
+        );
     }
-    check("global_avg_pool2d", &[randn(&[2, 3, 4, 5], 4)], H, TOL, |b, x| {
-        b.global_avg_pool2d(&x[0])
-    });
+    check(
+        "global_avg_pool2d",
+        &[randn(&[2, 3, 4, 5], 4)],
+        H,
+        TOL,
+        |b, x| b.global_avg_pool2d(&x[0]),
+    );
 }
 
 #[test]
@@ -281,9 +305,13 @@ fn softmax_and_log_softmax_on_every_axis() {
         check("softmax", &[randn(&[2, 3, 4], 14)], H, TOL, move |b, x| {
             b.softmax(&x[0], axis)
         });
-        check("log_softmax", &[randn(&[2, 3, 4], 15)], H, TOL, move |b, x| {
-            b.log_softmax(&x[0], axis)
-        });
+        check(
+            "log_softmax",
+            &[randn(&[2, 3, 4], 15)],
+            H,
+            TOL,
+            move |b, x| b.log_softmax(&x[0], axis),
+        );
     }
 }
 
@@ -296,9 +324,13 @@ fn norms() {
         TOL,
         |b, x| b.layer_norm(&x[0], Some(&x[1]), Some(&x[2]), 1e-5),
     );
-    check("layer_norm plain", &[randn(&[2, 2, 5], 19)], H, TOL, |b, x| {
-        b.layer_norm(&x[0], None, None, 1e-5)
-    });
+    check(
+        "layer_norm plain",
+        &[randn(&[2, 2, 5], 19)],
+        H,
+        TOL,
+        |b, x| b.layer_norm(&x[0], None, None, 1e-5),
+    );
     check(
         "rms_norm",
         &[randn(&[4, 5], 20), randn(&[5], 21)],
@@ -330,18 +362,31 @@ fn embedding_accumulates_repeated_rows() {
 
 #[test]
 fn reductions() {
-    for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::SumSquares, ReduceOp::Prod] {
+    for op in [
+        ReduceOp::Sum,
+        ReduceOp::Mean,
+        ReduceOp::SumSquares,
+        ReduceOp::Prod,
+    ] {
         for axis in 0..3 {
             let x = away_from_zero(&[2, 3, 4], 28, 0.5, 1.5);
-            check(&format!("{op:?} axis {axis}"), &[x], 1e-3, TOL, move |b, x| {
-                b.reduce(op, &x[0], axis, axis == 1)
-            });
+            check(
+                &format!("{op:?} axis {axis}"),
+                &[x],
+                1e-3,
+                TOL,
+                move |b, x| b.reduce(op, &x[0], axis, axis == 1),
+            );
         }
     }
     for op in [ReduceOp::Max, ReduceOp::Min] {
-        check(&format!("{op:?}"), &[distinct(&[3, 4, 2], 29)], H, TOL, move |b, x| {
-            b.reduce(op, &x[0], 1, false)
-        });
+        check(
+            &format!("{op:?}"),
+            &[distinct(&[3, 4, 2], 29)],
+            H,
+            TOL,
+            move |b, x| b.reduce(op, &x[0], 1, false),
+        );
     }
 }
 
@@ -356,9 +401,13 @@ fn dropout_gradient_is_its_mask() {
 #[test]
 fn losses() {
     let labels = Tensor::from_vec(vec![2, 0, 1, 2], &[4]).unwrap();
-    check("cross_entropy", &[randn(&[4, 3], 31)], H, TOL, move |b, x| {
-        loss::cross_entropy(b, &x[0], &labels)
-    });
+    check(
+        "cross_entropy",
+        &[randn(&[4, 3], 31)],
+        H,
+        TOL,
+        move |b, x| loss::cross_entropy(b, &x[0], &labels),
+    );
     check(
         "mse",
         &[randn(&[3, 4], 32), randn(&[3, 4], 33)],
@@ -380,7 +429,10 @@ fn cross_entropy_matches_hand_computed_value() {
     assert!((l.value().data()[0] - 4.0f32.ln()).abs() < 1e-6);
     let g = b.backward(&l).unwrap();
     let g = g.get(&logits).unwrap().data().to_vec();
-    assert!((g[0] - (0.25 - 1.0)).abs() < 1e-6 && (g[1] - 0.75).abs() < 1e-6, "{g:?}");
+    assert!(
+        (g[0] - (0.25 - 1.0)).abs() < 1e-6 && (g[1] - 0.75).abs() < 1e-6,
+        "{g:?}"
+    );
 }
 
 #[test]
@@ -408,13 +460,20 @@ fn whole_modules_cnn_and_mlp() {
     let mut k = 0;
     let mut names = Vec::new();
     cnn.visit_params(&mut |n, _| names.push(n.to_string()));
-    assert_eq!(names, ["0.weight", "0.bias", "4.weight", "4.bias", "5.weight", "5.bias"]);
+    assert_eq!(
+        names,
+        ["0.weight", "0.bias", "4.weight", "4.bias", "5.weight", "5.bias"]
+    );
     for (pi, g) in analytic.iter().enumerate() {
         let g = g.as_ref().expect("every parameter has a gradient");
         for i in 0..g.data().len() {
             let at = |delta: f32| {
                 let mut m = nn::Sequential::new()
-                    .push(nn::Conv2d::new(1, 3, 3, &b, &mut Rng::seed(3)).unwrap().padding(1))
+                    .push(
+                        nn::Conv2d::new(1, 3, 3, &b, &mut Rng::seed(3))
+                            .unwrap()
+                            .padding(1),
+                    )
                     .push(nn::Tanh)
                     .push(nn::MaxPool2d::new(2))
                     .push(nn::Flatten)
@@ -435,7 +494,11 @@ fn whole_modules_cnn_and_mlp() {
             };
             let numeric = (at(h) - at(-h)) / (2.0 * h);
             let err = (g.data()[i] - numeric).abs() / numeric.abs().max(1.0);
-            assert!(err < TOL, "param {pi} element {i}: {} vs {numeric}", g.data()[i]);
+            assert!(
+                err < TOL,
+                "param {pi} element {i}: {} vs {numeric}",
+                g.data()[i]
+            );
             k += 1;
         }
     }
@@ -464,7 +527,9 @@ fn no_grad_records_nothing_and_backward_says_why() {
 fn shared_subexpressions_accumulate() {
     // y = x * x + x: dy/dx = 2x + 1 (x used three times).
     let b = ad();
-    let x = b.to_device(&Tensor::from_vec(vec![1.5, -2.0], &[2]).unwrap()).unwrap();
+    let x = b
+        .to_device(&Tensor::from_vec(vec![1.5, -2.0], &[2]).unwrap())
+        .unwrap();
     let sq = b.binary(BinaryOp::Mul, &x, &x).unwrap();
     let y = b.binary(BinaryOp::Add, &sq, &x).unwrap();
     let g = b.backward(&y).unwrap();

@@ -40,7 +40,9 @@ fn params_bits(model: &Sequential<Ad>) -> Vec<u32> {
 
 fn train_small(cfg: &TrainConfig, data: &Mnist) -> Sequential<Ad> {
     let ad = Ad::new(Cpu);
-    let mut model = MnistModel::Mlp.build(&ad, &mut Rng::seed(cfg.seed)).unwrap();
+    let mut model = MnistModel::Mlp
+        .build(&ad, &mut Rng::seed(cfg.seed))
+        .unwrap();
     train::train(&mut model, data, data, cfg, &mut |_| {}).unwrap();
     model
 }
@@ -72,7 +74,13 @@ fn thread_count_does_not_change_the_bits_for_a_fixed_shard_count() {
         shards: 3,
         ..small_cfg()
     };
-    let one = params_bits(&train_small(&TrainConfig { threads: 1, ..base.clone() }, &data));
+    let one = params_bits(&train_small(
+        &TrainConfig {
+            threads: 1,
+            ..base.clone()
+        },
+        &data,
+    ));
     let three = params_bits(&train_small(&TrainConfig { threads: 3, ..base }, &data));
     assert_eq!(one, three);
 }
@@ -115,7 +123,16 @@ fn nan_loss_stops_and_keeps_the_last_good_checkpoint() {
     let mut opt = Adam::new(1e-3).unwrap();
     // A sane rate for the first epoch, then one that blows the weights up.
     let lr_at = |s: usize| if s < 4 { 1e-3 } else { 1e30 };
-    let err = fit(&mut model, &data, &data, &cfg, &mut opt, &lr_at, &mut |_| {}).unwrap_err();
+    let err = fit(
+        &mut model,
+        &data,
+        &data,
+        &cfg,
+        &mut opt,
+        &lr_at,
+        &mut |_| {},
+    )
+    .unwrap_err();
     match &err {
         Error::NonFiniteLoss {
             epoch: 2,
@@ -128,7 +145,10 @@ fn nan_loss_stops_and_keeps_the_last_good_checkpoint() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(err.to_string().contains("last good checkpoint kept at"), "{err}");
+    assert!(
+        err.to_string().contains("last good checkpoint kept at"),
+        "{err}"
+    );
 
     // The checkpoint is the model after epoch 1: train one epoch anew and compare bits.
     let mut reference = MnistModel::Mlp.build(&ad, &mut Rng::seed(0)).unwrap();
@@ -138,7 +158,16 @@ fn nan_loss_stops_and_keeps_the_last_good_checkpoint() {
         checkpoint: None,
         ..cfg
     };
-    fit(&mut reference, &data, &data, &one, &mut opt, &lr_at, &mut |_| {}).unwrap();
+    fit(
+        &mut reference,
+        &data,
+        &data,
+        &one,
+        &mut opt,
+        &lr_at,
+        &mut |_| {},
+    )
+    .unwrap();
     let mut restored = MnistModel::Mlp.build(&ad, &mut Rng::seed(9)).unwrap();
     born_std::checkpoint::load(&ad, &mut restored, &ckpt).unwrap();
     assert_eq!(params_bits(&restored), params_bits(&reference));
@@ -152,7 +181,10 @@ fn inconsistent_data_and_settings_are_errors() {
     let ad = Ad::new(Cpu);
     let mut model = MnistModel::Mlp.build(&ad, &mut Rng::seed(0)).unwrap();
     let err = train::train(&mut model, &data, &data, &small_cfg(), &mut |_| {}).unwrap_err();
-    assert!(matches!(err, Error::Invalid(ref m) if m.contains("label")), "{err}");
+    assert!(
+        matches!(err, Error::Invalid(ref m) if m.contains("label")),
+        "{err}"
+    );
 
     let data = synthetic(64, 6);
     for bad in [
@@ -193,7 +225,9 @@ fn exported_model_takes_image_and_gives_logits_like_the_eager_model() {
     let mut arena = vec![0u8; born_std::core::Interpreter::arena_len(&m).unwrap()];
     let mut it = born_std::core::Interpreter::new(&m, &mut arena).unwrap();
     let data = synthetic(1, 8);
-    it.input_by_name::<f32>("image").unwrap().copy_from_slice(&data.images);
+    it.input_by_name::<f32>("image")
+        .unwrap()
+        .copy_from_slice(&data.images);
     it.invoke().unwrap();
     let x = ad
         .constant(&born_std::core::Tensor::from_vec(data.images.clone(), &[1, 1, 28, 28]).unwrap())

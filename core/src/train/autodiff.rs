@@ -209,7 +209,11 @@ fn reduce_grad_host<B: Backend>(
                     let mut best = 0;
                     for k in 1..len {
                         let (v, cur) = (xd[at(k)], xd[at(best)]);
-                        let better = if op == ReduceOp::Max { v > cur } else { v < cur };
+                        let better = if op == ReduceOp::Max {
+                            v > cur
+                        } else {
+                            v < cur
+                        };
                         if better {
                             best = k;
                         }
@@ -418,26 +422,20 @@ where
     fn activation(&self, act: Activation, x: &Var<B>) -> Result<Var<B>> {
         let y = Arc::new(self.inner.activation(act, &x.value)?);
         let (xv, yv) = (x.value.clone(), y.clone());
-        let out = self.unary_shared(y, x, move |b, g| {
-            b.activation_backward(act, &xv, &yv, g)
-        });
+        let out = self.unary_shared(y, x, move |b, g| b.activation_backward(act, &xv, &yv, g));
         Ok(out)
     }
 
     fn softmax(&self, x: &Var<B>, axis: usize) -> Result<Var<B>> {
         let y = Arc::new(self.inner.softmax(&x.value, axis)?);
         let yv = y.clone();
-        Ok(self.unary_shared(y, x, move |b, g| {
-            b.softmax_backward(&yv, g, axis)
-        }))
+        Ok(self.unary_shared(y, x, move |b, g| b.softmax_backward(&yv, g, axis)))
     }
 
     fn log_softmax(&self, x: &Var<B>, axis: usize) -> Result<Var<B>> {
         let y = Arc::new(self.inner.log_softmax(&x.value, axis)?);
         let yv = y.clone();
-        Ok(self.unary_shared(y, x, move |b, g| {
-            b.log_softmax_backward(&yv, g, axis)
-        }))
+        Ok(self.unary_shared(y, x, move |b, g| b.log_softmax_backward(&yv, g, axis)))
     }
 
     fn layer_norm(
@@ -523,9 +521,7 @@ where
                 let e = expand_reduced(b, g, &xs, axis)?;
                 b.scale(&b.binary(BinaryOp::Mul, &e, &xv)?, 2.0)
             }
-            ReduceOp::Max | ReduceOp::Min | ReduceOp::Prod => {
-                reduce_grad_host(b, op, &xv, axis, g)
-            }
+            ReduceOp::Max | ReduceOp::Min | ReduceOp::Prod => reduce_grad_host(b, op, &xv, axis, g),
         }))
     }
 

@@ -2,8 +2,8 @@
 
 use super::var::{Node, Var};
 use crate::backend::{Backend, BackwardOps};
-use crate::kernels::elementwise::BinaryOp;
 use crate::error::{Error, Result};
+use crate::kernels::elementwise::BinaryOp;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use alloc::vec;
@@ -49,11 +49,16 @@ fn order<B: Backend>(root: &Arc<Node<B>>) -> Vec<Arc<Node<B>>> {
     let mut stack: Vec<(Arc<Node<B>>, usize)> = vec![(root.clone(), 0)];
     seen.insert(Node::key(root));
     while let Some((node, next)) = stack.pop() {
-        let child = node.inputs.iter().skip(next).enumerate().find_map(|(i, c)| {
-            c.as_ref()
-                .filter(|c| !seen.contains(&Node::key(c)))
-                .map(|c| (next + i, c.clone()))
-        });
+        let child = node
+            .inputs
+            .iter()
+            .skip(next)
+            .enumerate()
+            .find_map(|(i, c)| {
+                c.as_ref()
+                    .filter(|c| !seen.contains(&Node::key(c)))
+                    .map(|c| (next + i, c.clone()))
+            });
         match child {
             Some((i, c)) => {
                 seen.insert(Node::key(&c));

@@ -12,7 +12,11 @@ use alloc::vec;
 /// Mean cross-entropy of `logits [N, C]` against class indices `labels [N]` (PyTorch's
 /// `F.cross_entropy` with mean reduction), as a `[1]` tensor. Fused: the forward pass
 /// computes the softmax gradient once. A label outside `0..C` is an error.
-pub fn cross_entropy<B>(backend: &Autodiff<B>, logits: &Var<B>, labels: &Tensor<i32>) -> Result<Var<B>>
+pub fn cross_entropy<B>(
+    backend: &Autodiff<B>,
+    logits: &Var<B>,
+    labels: &Tensor<i32>,
+) -> Result<Var<B>>
 where
     B: BackwardOps + Send + Sync + 'static,
     B::Tensor: Send + Sync,
@@ -42,5 +46,10 @@ where
     }
     let diff = backend.binary(BinaryOp::Sub, pred, target)?;
     let flat = backend.reshape(&diff, &[ps.numel()])?;
-    backend.reduce(ReduceOp::Mean, &backend.binary(BinaryOp::Mul, &flat, &flat)?, 0, true)
+    backend.reduce(
+        ReduceOp::Mean,
+        &backend.binary(BinaryOp::Mul, &flat, &flat)?,
+        0,
+        true,
+    )
 }

@@ -26,7 +26,9 @@ pub fn classifier_graph<B: Backend, M: Module<B> + ?Sized>(
 ) -> Result<Graph> {
     let mut g = nn::to_graph(model, backend, name, &[1, 1, Mnist::SIDE, Mnist::SIDE])?;
     let (Some(&i), Some(&o)) = (g.inputs.first(), g.outputs.first()) else {
-        return Err(Error::Invalid("exported graph has no input or output".into()));
+        return Err(Error::Invalid(
+            "exported graph has no input or output".into(),
+        ));
     };
     g.tensors[i].name = INPUT_NAME.into();
     g.tensors[o].name = OUTPUT_NAME.into();

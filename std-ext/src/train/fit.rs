@@ -121,7 +121,10 @@ pub fn evaluate<M: Module<Ad> + Sync + ?Sized>(
                 let logits = model.forward(&eval, &eval.constant(&x)?)?;
                 let l = loss::cross_entropy(&eval, &logits, &labels)?;
                 let l = l.value().data().first().copied().unwrap_or(f32::NAN);
-                Ok((count_correct(logits.value(), &labels)?, l * idx.len() as f32))
+                Ok((
+                    count_correct(logits.value(), &labels)?,
+                    l * idx.len() as f32,
+                ))
             })
             .collect()
     });
@@ -198,7 +201,8 @@ pub fn fit<M: Module<Ad> + Sync + ?Sized>(
             });
             let parts = parts.into_iter().collect::<Result<Vec<_>>>()?;
             let rows = batch.len();
-            let batch_loss: f32 = parts.iter().map(|p| p.loss * p.rows as f32).sum::<f32>() / rows as f32;
+            let batch_loss: f32 =
+                parts.iter().map(|p| p.loss * p.rows as f32).sum::<f32>() / rows as f32;
             if !batch_loss.is_finite() {
                 return Err(Error::NonFiniteLoss {
                     epoch,

@@ -10,10 +10,10 @@ mod deploy;
 mod fit;
 mod models;
 
+pub use config::{train, OptimizerKind, ScheduleKind, TrainConfig};
 pub use deploy::{
     classifier_graph, evaluate_born, export_f32_and_int8, BornEval, INPUT_NAME, OUTPUT_NAME,
 };
-pub use config::{train, OptimizerKind, ScheduleKind, TrainConfig};
 pub use fit::{evaluate, fit, thread_pool};
 pub use models::MnistModel;
 

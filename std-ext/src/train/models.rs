@@ -25,7 +25,7 @@ impl MnistModel {
     }
 
     /// The model with PyTorch's default initialisation drawn from `rng`.
-    pub fn build<B: Backend>(self, backend: &B, rng: &mut Rng) -> Result<Sequential<B>>
+    pub fn build<B: Backend + 'static>(self, backend: &B, rng: &mut Rng) -> Result<Sequential<B>>
     where
         B::Tensor: Send + Sync,
     {

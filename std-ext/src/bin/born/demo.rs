@@ -21,7 +21,8 @@ pub struct Args {
 /// Epoch records from a summary JSON written by an earlier run.
 fn read_history(path: &Path) -> Option<Vec<EpochStats>> {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    let f = |e: &serde_json::Value, k: &str| e.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0) as f32;
+    let f =
+        |e: &serde_json::Value, k: &str| e.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0) as f32;
     v.get("epochs")?
         .as_array()?
         .iter()
@@ -76,8 +77,11 @@ pub fn run(a: Args) -> Result<()> {
                 &cfg,
                 &mut progress_observer(cfg.epochs),
             )?;
-            std::fs::write(&summary, summary_json("mnist", MnistModel::Cnn, cfg.threads, &h))
-                .with_context(|| format!("writing {}", summary.display()))?;
+            std::fs::write(
+                &summary,
+                summary_json("mnist", MnistModel::Cnn, cfg.threads, &h),
+            )
+            .with_context(|| format!("writing {}", summary.display()))?;
             h
         }
     };
