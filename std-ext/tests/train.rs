@@ -250,7 +250,7 @@ fn mnist_mlp_reaches_97_5_percent() {
     let train_set = data::load_mnist(&dir, Split::Train).unwrap();
     let test_set = data::load_mnist(&dir, Split::Test).unwrap();
     let cfg = TrainConfig {
-        epochs: 5,
+        epochs: 10,
         threads: 2,
         shards: 2,
         ..TrainConfig::default()

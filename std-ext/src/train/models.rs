@@ -24,6 +24,15 @@ impl MnistModel {
         }
     }
 
+    /// Epochs of the reference recipe (Adam, lr 1e-3, batch 64, cosine schedule) that reach
+    /// 97.5% (MLP) and 99.0% (CNN) on the MNIST test set: 10 and 4.
+    pub fn default_epochs(self) -> usize {
+        match self {
+            MnistModel::Mlp => 10,
+            MnistModel::Cnn => 4,
+        }
+    }
+
     /// The model with PyTorch's default initialisation drawn from `rng`.
     pub fn build<B: Backend + 'static>(self, backend: &B, rng: &mut Rng) -> Result<Sequential<B>>
     where
