@@ -14,9 +14,9 @@ step "toolchain: components and targets"
 rustup component add rustfmt clippy >/dev/null
 rustup target add "${NO_STD_TARGETS[@]}" >/dev/null
 
-step "python: NumPy for the reference fixtures, onnx to read the trained MNIST CNN"
-if ! python3 -c 'import numpy, onnx' 2>/dev/null; then
-  python3 -m pip install --quiet numpy onnx
+step "python: NumPy for the reference fixtures, onnx to read the trained MNIST CNN, safetensors"
+if ! python3 -c 'import numpy, onnx, safetensors' 2>/dev/null; then
+  python3 -m pip install --quiet numpy onnx safetensors
 fi
 
 step "fixtures: regenerate every NumPy reference from its script"
@@ -44,19 +44,24 @@ DATA="${BORN_DATA:-../shared/data}"
 python3 scripts/mnist_cnn_weights.py "$DATA/onnx/mnist-cnn/model.onnx" target/mnist-cnn-weights
 BORN_DATA="$DATA" cargo run -q -p born-examples --example mnist_int8 -- target/mnist-cnn-weights target/mnist
 
-step "no_std builds of born-core (with and without alloc)"
+step "born demo: train the MNIST CNN, export f32 and int8, check both on t10k (>= 99.0%)"
+BORN_DATA="$DATA" cargo run -q -p born-std --bin born -- demo --retrain --check --out-dir target/born-demo
+
+step "no_std builds of born-core (with and without alloc; with train for Cortex-M4F)"
 for t in "${NO_STD_TARGETS[@]}"; do
   cargo build -q -p born-core --target "$t"
   cargo build -q -p born-core --target "$t" --features alloc
   echo "ok: $t (core, core+alloc)"
 done
+cargo build -q -p born-core --target thumbv7em-none-eabihf --features train
+echo "ok: thumbv7em-none-eabihf (core+train)"
 
 step "aarch64 (Raspberry Pi class): born-core tests on the NEON paths, under qemu-aarch64"
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 bash scripts/install-aarch64.sh
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
-  cargo test -p born-core --features std --target aarch64-unknown-linux-gnu
+  cargo test -p born-core --features std,train --target aarch64-unknown-linux-gnu
 
 step "32-bit Arm (Cortex-M4/M7 DSP instructions): int8 tests on the SMLAD path, under qemu-arm"
 bash scripts/test-arm-dsp.sh

@@ -16,6 +16,7 @@ pub struct Args {
     pub epochs: usize,
     pub threads: usize,
     pub retrain: bool,
+    pub check: bool,
 }
 
 /// Epoch records from a summary JSON written by an earlier run.
@@ -96,9 +97,11 @@ pub fn run(a: Args) -> Result<()> {
         "{:<6} {:>14} {:>12} {:>12} {:>16}   file",
         "model", "test accuracy", "file bytes", "arena bytes", "us / inference"
     );
+    let mut accuracies = Vec::new();
     for (kind, path, bytes) in &files {
         born_std::export::write_model(path, bytes)?;
         let e = train::evaluate_born(bytes, &test_set)?;
+        accuracies.push(e.accuracy);
         println!(
             "{:<6} {:>13.2}% {:>12} {:>12} {:>16.1}   {}",
             kind,
@@ -112,5 +115,15 @@ pub fn run(a: Args) -> Result<()> {
     let plot = a.out_dir.join("mnist_cnn.png");
     write_plot(&plot, "MNIST CNN", &history)?;
     println!("\nloss and accuracy per epoch: {}", plot.display());
+    if let (true, [f, q]) = (a.check, accuracies.as_slice()) {
+        if *f < 0.99 || *q < f - 0.005 {
+            anyhow::bail!(
+                "check failed: f32 {:.2}% (needs >= 99.00%), int8 {:.2}% (needs >= f32 - 0.5 pp)",
+                f * 100.0,
+                q * 100.0
+            );
+        }
+        println!("check passed: f32 >= 99.00%, int8 within 0.5 pp of f32");
+    }
     Ok(())
 }

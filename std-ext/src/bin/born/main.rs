@@ -43,6 +43,9 @@ enum Command {
         /// Train again even if a checkpoint exists.
         #[arg(long)]
         retrain: bool,
+        /// Exit non-zero unless f32 reaches 99.0% and int8 stays within 0.5 points of it.
+        #[arg(long)]
+        check: bool,
     },
     /// Trains an MNIST or Fashion-MNIST classifier and exports it to .born.
     Train {
@@ -185,12 +188,14 @@ fn main() -> ExitCode {
             epochs,
             threads,
             retrain,
+            check,
         } => demo::run(demo::Args {
             data,
             out_dir,
             epochs,
             threads: threads.unwrap_or(cores),
             retrain,
+            check,
         }),
         Command::Train {
             dataset,
