@@ -712,6 +712,10 @@ fn pool_cases() -> Vec<([usize; 4], Pool2d)> {
             pool([2, 2], [2, 2], [0; 4], [1, 1], true, false),
         ),
         (
+            [2, 2, 7, 5],
+            pool([2, 2], [2, 2], [0; 4], [1, 1], false, false),
+        ),
+        (
             [1, 2, 7, 6],
             pool([3, 3], [2, 2], [1; 4], [1, 1], false, true),
         ),
@@ -827,6 +831,29 @@ fn pool_backward_matches_definition_and_fd() {
             &ga,
             1e-2,
         );
+    }
+}
+
+#[test]
+fn max_pool_2x2_path_keeps_the_reference_tie_and_nan_rules() {
+    // Values from a tiny set with NaN and infinities: many ties inside windows.
+    let pick = [0.0, 1.0, 1.0, -1.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1.0];
+    for (h, w) in [(4, 6), (5, 7), (2, 2)] {
+        let n = 3 * h * w;
+        let r = fill(n, 77);
+        let xv: Vec<f32> = r
+            .iter()
+            .map(|v| pick[(v.abs() * 1000.0) as usize % pick.len()])
+            .collect();
+        let x = Tensor::from_vec(xv, &[1, 3, h, w]).unwrap();
+        let p = pool([2, 2], [2, 2], [0; 4], [1, 1], false, false);
+        let g = rand_t(&[1, 3, h / 2, w / 2], 78);
+        let fast = CPU.max_pool2d_backward(&x, &g, &p).unwrap();
+        let mut want = vec![7.0; n];
+        gpool::max_pool2d_backward_reference(&p, x.data(), [1, 3, h, w], g.data(), &mut want)
+            .unwrap();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(fast.data()), bits(&want), "{h}x{w}");
     }
 }
 

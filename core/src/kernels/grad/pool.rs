@@ -139,6 +139,11 @@ pub fn max_pool2d_backward(
         grad_out.len(),
         grad_input.len(),
     )?;
+    let whole_windows = 2 * g.oh <= g.h && 2 * g.ow <= g.w;
+    if g.k == [2, 2] && g.s == [2, 2] && g.d == [1, 1] && g.pad == [0; 4] && whole_windows {
+        max_pool2x2_backward(&g, x, grad_out, grad_input);
+        return Ok(());
+    }
     grad_input.fill(0.0);
     let (pin, pout) = (g.h * g.w, g.oh * g.ow);
     for ((xp, gp), gi) in x
@@ -155,6 +160,56 @@ pub fn max_pool2d_backward(
         }
     }
     Ok(())
+}
+
+/// [`max_pool2d_backward`] for 2x2 windows with stride 2 and no padding or dilation (the
+/// usual CNN pooling): each input element belongs to at most one window, so every element
+/// is written once instead of zeroed and accumulated. Lengths were checked by `prepare`; the
+/// caller checked `2 * oh <= h` and `2 * ow <= w` (no partial ceil-mode windows).
+fn max_pool2x2_backward(g: &Geom, x: &[f32], grad_out: &[f32], grad_input: &mut [f32]) {
+    let (h, w, ow) = (g.h, g.w, g.ow);
+    if h % 2 != 0 || w % 2 != 0 {
+        grad_input.fill(0.0);
+    }
+    for ((xp, gp), gi) in x
+        .chunks_exact(h * w)
+        .zip(grad_out.chunks_exact(g.oh * ow))
+        .zip(grad_input.chunks_exact_mut(h * w))
+    {
+        for ((grow, xrows), grows) in gp
+            .chunks_exact(ow)
+            .zip(xp.chunks_exact(2 * w))
+            .zip(gi.chunks_exact_mut(2 * w))
+        {
+            let (x0, x1) = xrows.split_at(w);
+            let (g0, g1) = grows.split_at_mut(w);
+            for (((&gv, (a, b)), ga), gb) in grow
+                .iter()
+                .zip(x0.chunks_exact(2).zip(x1.chunks_exact(2)))
+                .zip(g0.chunks_exact_mut(2))
+                .zip(g1.chunks_exact_mut(2))
+            {
+                // The forward's rule: the first maximum in window order, a later NaN wins;
+                // written as selects so the loop has no data-dependent branches.
+                let (b_wins, m) = later_wins(a[0], a[1]);
+                let (c_wins, m) = later_wins(m, b[0]);
+                let (d_wins, _) = later_wins(m, b[1]);
+                let pick = |win: bool| if win { gv } else { 0.0 };
+                ga[0] = pick(!b_wins && !c_wins && !d_wins);
+                ga[1] = pick(b_wins && !c_wins && !d_wins);
+                gb[0] = pick(c_wins && !d_wins);
+                gb[1] = pick(d_wins);
+            }
+        }
+    }
+}
+
+/// Whether `next` replaces the running maximum `acc` under the forward's rule (greater, or
+/// NaN), and the new running maximum.
+#[inline(always)]
+fn later_wins(acc: f32, next: f32) -> (bool, f32) {
+    let wins = next > acc || next.is_nan();
+    (wins, if wins { next } else { acc })
 }
 
 /// Reference twin of [`max_pool2d_backward`]: every tap of every window tested against the
