@@ -837,7 +837,16 @@ fn pool_backward_matches_definition_and_fd() {
 #[test]
 fn max_pool_2x2_path_keeps_the_reference_tie_and_nan_rules() {
     // Values from a tiny set with NaN and infinities: many ties inside windows.
-    let pick = [0.0, 1.0, 1.0, -1.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1.0];
+    let pick = [
+        0.0,
+        1.0,
+        1.0,
+        -1.0,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1.0,
+    ];
     for (h, w) in [(4, 6), (5, 7), (2, 2)] {
         let n = 3 * h * w;
         let r = fill(n, 77);

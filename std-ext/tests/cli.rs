@@ -226,3 +226,148 @@ fn bad_input_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// An IDX file: magic, big-endian dimensions, bytes.
+fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut b = magic.to_be_bytes().to_vec();
+    for d in dims {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    b.extend_from_slice(data);
+    b
+}
+
+/// A data directory with a small MNIST (`n` training and `n / 2` test images) whose label is
+/// the brightest of ten horizontal bands.
+fn tiny_mnist(name: &str, n: u32) -> PathBuf {
+    let dir = tmp(name);
+    let mnist = dir.join("mnist");
+    std::fs::create_dir_all(&mnist).unwrap();
+    let mut rng = Rng::seed(5);
+    for (split, count) in [("train", n), ("t10k", n / 2)] {
+        let mut px = Vec::new();
+        let mut labels = Vec::new();
+        for _ in 0..count {
+            let label = rng.below(10) as usize;
+            for p in 0..784 {
+                let band = p / 28;
+                let hot = band >= label * 2 + 4 && band < label * 2 + 6;
+                px.push(if hot { 200 } else { (rng.below(60)) as u8 });
+            }
+            labels.push(label as u8);
+        }
+        std::fs::write(
+            mnist.join(format!("{split}-images-idx3-ubyte")),
+            idx(0x803, &[count, 28, 28], &px),
+        )
+        .unwrap();
+        std::fs::write(
+            mnist.join(format!("{split}-labels-idx1-ubyte")),
+            idx(0x801, &[count], &labels),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+#[test]
+fn train_writes_model_checkpoint_summary_and_plot() {
+    let data = tiny_mnist("train", 256);
+    let out = data.join("m.born");
+    let summary = data.join("s.json");
+    let plot = data.join("p.png");
+    let (ok, stdout, stderr) = born(&[
+        "train",
+        "mnist",
+        "--model",
+        "mlp",
+        "--epochs",
+        "2",
+        "--batch",
+        "32",
+        "--lr",
+        "0.003",
+        "--threads",
+        "2",
+        "--data",
+        s(&data),
+        "--out",
+        s(&out),
+        "--int8",
+        s(&data.join("q.born")),
+        "--summary",
+        s(&summary),
+        "--plot",
+        s(&plot),
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("epoch 2/2"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(v["epochs"].as_array().unwrap().len(), 2);
+    assert!(v["test_accuracy"].as_f64().unwrap() > 0.8, "{v}");
+    assert!(v["train_seconds"].as_f64().unwrap() > 0.0);
+    assert!(data.join("m.safetensors").exists() && plot.exists());
+    // The written models load, with the image/logits contract.
+    for f in ["m.born", "q.born"] {
+        let bytes = AlignedBytes::from_slice(&std::fs::read(data.join(f)).unwrap());
+        let m = Model::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            (m.input_index("image"), m.output_index("logits")),
+            (Some(0), Some(0))
+        );
+    }
+    // Resuming from the checkpoint continues from the trained weights.
+    let (ok, stdout, stderr) = born(&[
+        "train",
+        "mnist",
+        "--model",
+        "mlp",
+        "--epochs",
+        "1",
+        "--data",
+        s(&data),
+        "--out",
+        s(&data.join("m2.born")),
+        "--resume",
+        s(&data.join("m.safetensors")),
+    ]);
+    assert!(ok && stdout.contains("resumed from"), "{stdout}\n{stderr}");
+    std::fs::remove_dir_all(&data).ok();
+}
+
+#[test]
+fn train_rejects_bad_requests_clearly() {
+    let empty = tmp("train-empty");
+    let (ok, _, err) = born(&["train", "mnist", "--data", s(&empty), "--out", "x.born"]);
+    assert!(
+        !ok && err.contains("not found") && err.contains("BORN_DATA"),
+        "{err}"
+    );
+    let data = tiny_mnist("train-bad", 64);
+    let x = data.join("x.born");
+    for (args, want) in [
+        (vec!["train", "digits"], "unknown data set"),
+        (vec!["train", "mnist", "--model", "rnn"], "unknown model"),
+        (
+            vec!["train", "mnist", "--optimizer", "lbfgs"],
+            "unknown optimizer",
+        ),
+        (
+            vec!["train", "mnist", "--schedule", "linear"],
+            "unknown schedule",
+        ),
+        (vec!["train", "mnist", "--batch", "0"], "at least 1"),
+        (vec!["train", "mnist", "--lr=-1"], "lr"),
+    ] {
+        let mut a = args.clone();
+        a.extend(["--data", s(&data), "--out", s(&x), "--epochs", "1"]);
+        let (ok, _, err) = born(&a);
+        assert!(!ok && err.contains(want), "{args:?}: {err}");
+    }
+    // A corrupt header names the file.
+    std::fs::write(data.join("mnist/train-labels-idx1-ubyte"), [0u8, 0, 9, 9]).unwrap();
+    let (ok, _, err) = born(&["train", "mnist", "--data", s(&data), "--out", "x.born"]);
+    assert!(!ok && err.contains("train-labels-idx1-ubyte"), "{err}");
+    std::fs::remove_dir_all(&data).ok();
+    std::fs::remove_dir_all(&empty).ok();
+}

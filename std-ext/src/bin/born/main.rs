@@ -48,82 +48,7 @@ enum Command {
         check: bool,
     },
     /// Trains an MNIST or Fashion-MNIST classifier and exports it to .born.
-    Train {
-        /// `mnist` or `fashion`.
-        dataset: String,
-        /// `mlp` (784-128-10) or `cnn` (two conv + pool layers, two dense).
-        #[arg(long, default_value = "cnn")]
-        model: String,
-        /// Passes over the 60,000 training images (default: 10 for mlp, 4 for cnn).
-        #[arg(long)]
-        epochs: Option<usize>,
-        /// Images per step.
-        #[arg(long, default_value_t = 64)]
-        batch: usize,
-        /// Base learning rate.
-        #[arg(long, default_value_t = 1e-3)]
-        lr: f32,
-        /// `adam`, `adamw` or `sgd`.
-        #[arg(long, default_value = "adam")]
-        optimizer: String,
-        /// SGD momentum.
-        #[arg(long, default_value_t = 0.9)]
-        momentum: f32,
-        /// SGD with Nesterov momentum.
-        #[arg(long)]
-        nesterov: bool,
-        /// Weight decay (L2 for sgd/adam, decoupled for adamw).
-        #[arg(long, default_value_t = 0.0)]
-        weight_decay: f32,
-        /// `cosine` (to 0 over the run), `constant` or `step`.
-        #[arg(long, default_value = "cosine")]
-        schedule: String,
-        /// Epochs between decays of `--schedule step`.
-        #[arg(long, default_value_t = 1)]
-        step_epochs: usize,
-        /// Decay factor of `--schedule step`.
-        #[arg(long, default_value_t = 0.5)]
-        gamma: f32,
-        /// Linear warmup steps (from lr/10).
-        #[arg(long, default_value_t = 0)]
-        warmup: usize,
-        /// Clip the gradient norm to this value.
-        #[arg(long)]
-        clip: Option<f32>,
-        /// Seed of initialisation, shuffling and dropout.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Gradient shards per batch (default: the thread count). The trained bits depend
-        /// on the seed and the shard count only.
-        #[arg(long)]
-        shards: Option<usize>,
-        /// Data directory holding mnist/ and fashion-mnist/ (default: BORN_DATA, else
-        /// ../shared/data).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// The f32 model to write.
-        #[arg(long, short, default_value = "model.born")]
-        out: PathBuf,
-        /// Also write an int8 model here (calibrated on 1,000 training images).
-        #[arg(long)]
-        int8: Option<PathBuf>,
-        /// safetensors checkpoint written after every epoch (default: OUT with extension
-        /// .safetensors).
-        #[arg(long)]
-        checkpoint: Option<PathBuf>,
-        /// Start from this safetensors checkpoint.
-        #[arg(long)]
-        resume: Option<PathBuf>,
-        /// Write per-epoch results as JSON here.
-        #[arg(long)]
-        summary: Option<PathBuf>,
-        /// Write a PNG plot of loss and accuracy per epoch here.
-        #[arg(long)]
-        plot: Option<PathBuf>,
-    },
+    Train(Box<TrainCli>),
     /// Ops, shapes, parameters, weight bytes and arena bytes of a model.
     Inspect {
         /// The model file.
@@ -178,6 +103,85 @@ enum Command {
     },
 }
 
+/// The arguments of `born train`.
+#[derive(clap::Args)]
+struct TrainCli {
+    /// `mnist` or `fashion`.
+    dataset: String,
+    /// `mlp` (784-128-10) or `cnn` (two conv + pool layers, two dense).
+    #[arg(long, default_value = "cnn")]
+    model: String,
+    /// Passes over the 60,000 training images (default: 10 for mlp, 4 for cnn).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Images per step.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Base learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f32,
+    /// `adam`, `adamw` or `sgd`.
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f32,
+    /// SGD with Nesterov momentum.
+    #[arg(long)]
+    nesterov: bool,
+    /// Weight decay (L2 for sgd/adam, decoupled for adamw).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// `cosine` (to 0 over the run), `constant` or `step`.
+    #[arg(long, default_value = "cosine")]
+    schedule: String,
+    /// Epochs between decays of `--schedule step`.
+    #[arg(long, default_value_t = 1)]
+    step_epochs: usize,
+    /// Decay factor of `--schedule step`.
+    #[arg(long, default_value_t = 0.5)]
+    gamma: f32,
+    /// Linear warmup steps (from lr/10).
+    #[arg(long, default_value_t = 0)]
+    warmup: usize,
+    /// Clip the gradient norm to this value.
+    #[arg(long)]
+    clip: Option<f32>,
+    /// Seed of initialisation, shuffling and dropout.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Gradient shards per batch (default: the thread count). The trained bits depend
+    /// on the seed and the shard count only.
+    #[arg(long)]
+    shards: Option<usize>,
+    /// Data directory holding mnist/ and fashion-mnist/ (default: BORN_DATA, else
+    /// ../shared/data).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The f32 model to write.
+    #[arg(long, short, default_value = "model.born")]
+    out: PathBuf,
+    /// Also write an int8 model here (calibrated on 1,000 training images).
+    #[arg(long)]
+    int8: Option<PathBuf>,
+    /// safetensors checkpoint written after every epoch (default: OUT with extension
+    /// .safetensors).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Start from this safetensors checkpoint.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Write per-epoch results as JSON here.
+    #[arg(long)]
+    summary: Option<PathBuf>,
+    /// Write a PNG plot of loss and accuracy per epoch here.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -197,32 +201,33 @@ fn main() -> ExitCode {
             retrain,
             check,
         }),
-        Command::Train {
-            dataset,
-            model,
-            epochs,
-            batch,
-            lr,
-            optimizer,
-            momentum,
-            nesterov,
-            weight_decay,
-            schedule,
-            step_epochs,
-            gamma,
-            warmup,
-            clip,
-            seed,
-            threads,
-            shards,
-            data,
-            out,
-            int8,
-            checkpoint,
-            resume,
-            summary,
-            plot,
-        } => (|| {
+        Command::Train(t) => (|| {
+            let TrainCli {
+                dataset,
+                model,
+                epochs,
+                batch,
+                lr,
+                optimizer,
+                momentum,
+                nesterov,
+                weight_decay,
+                schedule,
+                step_epochs,
+                gamma,
+                warmup,
+                clip,
+                seed,
+                threads,
+                shards,
+                data,
+                out,
+                int8,
+                checkpoint,
+                resume,
+                summary,
+                plot,
+            } = *t;
             let threads = threads.unwrap_or(cores);
             let model: born_std::train::MnistModel = model.parse().map_err(anyhow::Error::msg)?;
             let cfg = born_std::train::TrainConfig {
