@@ -23,7 +23,8 @@
 //!     let logits = model.forward_train(&backend, &x, &mut rng)?;
 //!     let loss = loss::cross_entropy(&backend, &logits, &labels)?;
 //!     let grads = backend.backward(&loss)?;
-//!     apply_grads(&mut model, &param_grads(&model, &grads), &mut opt)?;
+//!     let g = param_grads(&model, &grads);
+//!     apply_grads(&mut model, &g, &mut opt)?;
 //! }
 //! // Evaluation records nothing.
 //! let eval = backend.no_grad();
