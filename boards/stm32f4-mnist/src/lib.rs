@@ -56,6 +56,8 @@ pub enum Error {
         /// Bytes of the current frame received before the timeout.
         received: usize,
     },
+    /// The UART did not take a byte of the answer (or finish sending it) within the timeout.
+    WriteTimeout,
     /// A byte where a sync byte belongs. The byte is consumed, so the next read resynchronises.
     Sync {
         /// Index in the frame (0 or 1).
@@ -77,7 +79,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// The code an error answer carries: 1 timeout, 2 sync, 3 checksum, 4 UART, 5 model.
+    /// The code an error answer carries: 1 timeout, 2 sync, 3 checksum, 4 UART, 5 model,
+    /// 6 write timeout.
     pub fn code(&self) -> u8 {
         match self {
             Error::Timeout { .. } => 1,
@@ -85,6 +88,7 @@ impl Error {
             Error::Checksum { .. } => 3,
             Error::Serial(_) => 4,
             Error::Model(_) => 5,
+            Error::WriteTimeout => 6,
         }
     }
 }
@@ -110,6 +114,7 @@ impl fmt::Display for Error {
                 f,
                 "checksum {received:#04x} received, {computed:#04x} computed"
             ),
+            Error::WriteTimeout => write!(f, "timeout writing the answer"),
             Error::Serial(kind) => write!(f, "UART error: {kind:?}"),
             Error::Model(e) => write!(f, "model: {e}"),
         }
@@ -213,7 +218,7 @@ where
             Err(nb::Error::Other(e)) => return Err(Error::Serial(serial::Error::kind(&e))),
             Err(nb::Error::WouldBlock) => {
                 if waited >= timeout_us {
-                    return Err(Error::Timeout { received: 0 });
+                    return Err(Error::WriteTimeout);
                 }
                 delay.delay_us(1);
                 waited += 1;
@@ -243,7 +248,7 @@ where
             Err(nb::Error::Other(e)) => return Err(Error::Serial(serial::Error::kind(&e))),
             Err(nb::Error::WouldBlock) => {
                 if waited >= timeout_us {
-                    return Err(Error::Timeout { received: 0 });
+                    return Err(Error::WriteTimeout);
                 }
                 delay.delay_us(1);
                 waited += 1;

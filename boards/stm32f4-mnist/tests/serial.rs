@@ -265,6 +265,12 @@ fn uart_errors_are_reported() {
     )
     .unwrap_err();
     assert_eq!(e, Error::Serial(ErrorKind::FrameFormat));
+    // A transmitter that never takes the answer.
+    let mut script = vec![reads(&frame)];
+    for _ in 0..=TIMEOUT_US {
+        script.push(Transaction::write_error(SYNC[0], nb::Error::WouldBlock));
+    }
+    assert_eq!(serve(&bytes, &script).unwrap_err(), Error::WriteTimeout);
 }
 
 #[test]
