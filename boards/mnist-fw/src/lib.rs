@@ -204,7 +204,7 @@ pub fn run_case(
     passes: u32,
 ) -> Result<Report, FwError> {
     let n = set.len();
-    if set.images.len() != n.checked_mul(IMAGE_PIXELS).unwrap_or(usize::MAX) {
+    if set.images.len() != n.saturating_mul(IMAGE_PIXELS) {
         return Err(FwError::Data("image bytes are not 784 per label"));
     }
     if case.expected.len() != n {
@@ -355,6 +355,9 @@ impl Summary {
     }
 }
 
+/// A callback [`run_all`] calls after each model with its result and stack high-water mark.
+pub type Hook<'h> = dyn FnMut(&Case<'_>, &Result<Report, FwError>, Option<usize>) + 'h;
+
 /// What a board passes to [`run_all`].
 pub struct Board<'a, 'b> {
     /// The embedded models.
@@ -377,11 +380,7 @@ pub struct Board<'a, 'b> {
 /// `summary: ...` and `result: OK` or `result: FAIL`. `hook` sees each result as well (a
 /// board may log it another way). Print errors are ignored: the return value carries the
 /// outcome.
-pub fn run_all<W: fmt::Write>(
-    w: &mut W,
-    board: Board<'_, '_>,
-    hook: &mut dyn FnMut(&Case<'_>, &Result<Report, FwError>, Option<usize>),
-) -> Summary {
+pub fn run_all<W: fmt::Write>(w: &mut W, board: Board<'_, '_>, hook: &mut Hook<'_>) -> Summary {
     let mut sum = Summary::default();
     for case in board.cases {
         let painted = board.stack.as_ref().map(stack::StackRegion::paint);

@@ -42,6 +42,8 @@ impl<const N: usize> StaticArena<N> {
     }
 
     /// The buffer, the first time; `None` on every later call.
+    // A `&mut` from `&self` is sound here: the flag lets only one call ever make it.
+    #[allow(clippy::mut_from_ref)]
     pub fn take(&'static self) -> Option<&'static mut [u8]> {
         let first = critical_section::with(|cs| !self.taken.borrow(cs).replace(true));
         if !first {
