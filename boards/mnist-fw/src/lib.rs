@@ -188,6 +188,28 @@ fn fill_input(input: &mut [f32], pixels: &[u8]) -> Result<(), FwError> {
     Ok(())
 }
 
+// Loading, sizing and binding run once per model and have deep, wide frames (validation);
+// kept out of line, their stack is given back before the inference loop instead of adding
+// to the caller's frame for the whole run.
+#[inline(never)]
+fn load(bytes: &[u8]) -> Result<Model<'_>, FwError> {
+    Ok(Model::from_bytes(bytes)?)
+}
+
+#[inline(never)]
+fn arena_len(model: &Model<'_>) -> Result<usize, FwError> {
+    Ok(Interpreter::arena_len(model)?)
+}
+
+#[inline(never)]
+fn bind<'m, 'a>(
+    model: &'m Model<'m>,
+    arena: &'a mut [u8],
+    ops: &OpResolver,
+) -> Result<Interpreter<'m, 'a>, FwError> {
+    Ok(Interpreter::with_ops(model, arena, ops)?)
+}
+
 /// Runs `case` over every image of `set`, `passes` times, in `arena` with the kernels `ops`
 /// registers, and compares each prediction with the label and with `case.expected`.
 ///
@@ -196,6 +218,7 @@ fn fill_input(input: &mut [f32], pixels: &[u8]) -> Result<(), FwError> {
 /// alignment), needs a kernel `ops` lacks, or an invoke fails; [`FwError::ArenaTooSmall`]
 /// if `arena` is shorter than the model needs here; [`FwError::Io`] if the input does not
 /// have [`IMAGE_PIXELS`] f32 elements or the output [`CLASSES`].
+#[inline(never)]
 pub fn run_case(
     case: &Case<'_>,
     set: &TestSet<'_>,
@@ -213,8 +236,8 @@ pub fn run_case(
     if passes == 0 {
         return Err(FwError::Data("zero passes"));
     }
-    let model = Model::from_bytes(case.model)?;
-    let arena_needed = Interpreter::arena_len(&model)?;
+    let model = load(case.model)?;
+    let arena_needed = arena_len(&model)?;
     let arena_len = arena.len();
     if arena_needed > arena_len {
         return Err(FwError::ArenaTooSmall {
@@ -222,7 +245,7 @@ pub fn run_case(
             have: arena_len,
         });
     }
-    let mut it = Interpreter::with_ops(&model, arena, ops)?;
+    let mut it = bind(&model, arena, ops)?;
     let got = it.input_mut::<f32>(0)?.len();
     if got != IMAGE_PIXELS {
         return Err(FwError::Io {

@@ -51,7 +51,7 @@ fn log(
     stack: Option<usize>,
 ) {
     match r {
-        Ok(r) => defmt::info!(
+        Ok(r) => defmt::println!(
             "{=str}: {=usize}/{=usize} correct, {=usize}/{=usize} equal to host, arena {=usize}, stack {=usize}",
             case.name,
             r.correct,
@@ -61,7 +61,7 @@ fn log(
             r.arena_needed,
             stack.unwrap_or(0)
         ),
-        Err(e) => defmt::error!("{=str}: {}", case.name, defmt::Display2Format(e)),
+        Err(e) => defmt::println!("{=str}: {}", case.name, defmt::Display2Format(e)),
     }
 }
 
