@@ -52,8 +52,20 @@ plugin_src=../shared/tools/qemu-insncount/insncount.c
 [ -f "$plugin_src" ] || plugin_src=../../shared/tools/qemu-insncount/insncount.c
 mkdir -p target
 if [ -f "$plugin_src" ]; then
-  if [ ! -f target/libinsncount.so ] || [ "$plugin_src" -nt target/libinsncount.so ]; then
-    gcc -O2 -shared -fPIC -o target/libinsncount.so "$plugin_src"
+  # The plugin declares plugin API version 2 (QEMU 8 and later); QEMU 7.x loads only
+  # version 1, whose calls the plugin uses are the same: build it with the version this
+  # QEMU takes.
+  major=$(qemu-system-arm --version | sed -n 's/.*version \([0-9]*\)\..*/\1/p' | head -1)
+  api=2
+  if [ -n "$major" ] && [ "$major" -lt 8 ]; then api=1; fi
+  stamp=target/libinsncount.api
+  if [ ! -f target/libinsncount.so ] || [ "$plugin_src" -nt target/libinsncount.so ] ||
+    [ "$(cat "$stamp" 2>/dev/null)" != "$api" ]; then
+    src=$(mktemp --suffix=.c)
+    sed "s/qemu_plugin_version = 2;/qemu_plugin_version = $api;/" "$plugin_src" >"$src"
+    gcc -O2 -shared -fPIC -o target/libinsncount.so "$src"
+    rm -f "$src"
+    echo "$api" >"$stamp"
   fi
 else
   echo "install-qemu-system: $plugin_src not found; skipping the insncount plugin" >&2

@@ -45,10 +45,14 @@ done
 cargo clippy -q -p qemu-cortex-m --target thumbv7em-none-eabihf --features defmt -- -D warnings
 cargo clippy -q -p qemu-riscv --target "$riscv_target" -- -D warnings
 
-# build PACKAGE TARGET NAME [FEATURES]: release build, ELF copied to $elfs/NAME.elf.
+# build PACKAGE TARGET NAME [FEATURES]: build with profile $profile (default release), ELF
+# copied to $elfs/NAME.elf. The micro:bit's 256 KB flash takes the min-size profile (born-core
+# at "s" too): the release one leaves it only 2 KB.
 build() {
-  cargo build -q --release -p "$1" --target "$2" ${4:+--features "$4"}
-  cp "$tdir/$2/release/$1" "$elfs/$3.elf"
+  local p=${profile:-release}
+  [ "$2" = thumbv6m-none-eabi ] && p=min-size
+  cargo build -q --profile "$p" -p "$1" --target "$2" ${4:+--features "$4"}
+  cp "$tdir/$2/$p/$1" "$elfs/$3.elf"
 }
 
 echo "== build"
