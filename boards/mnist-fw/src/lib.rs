@@ -1,0 +1,440 @@
+//! The board-independent part of Born's MNIST firmware.
+//!
+//! A board crate embeds one or more `.born` classifiers, a few MNIST test images (u8 pixels,
+//! row-major 28 x 28) with their labels, and the class the host interpreter predicted for
+//! each image (all generated at build time by [`gen`], feature `gen`). At run time
+//! [`run_case`] loads each model, feeds every image (pixels / 255 as f32) through the
+//! interpreter in a caller-owned arena, takes the argmax of the 10 logits, and counts how
+//! often it matches the label and the host's prediction. [`write_report`] prints the result
+//! through any [`core::fmt::Write`]. Nothing here panics on bad data: every problem comes
+//! back as a [`FwError`].
+//!
+//! [`stack`] measures the stack high-water mark by painting, and [`StaticArena`] hands out
+//! a `static` buffer once, safely.
+
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+
+pub mod stack;
+mod static_arena;
+
+#[cfg(feature = "gen")]
+pub mod gen;
+
+use core::fmt;
+
+use born_core::{Interpreter, Model, OpResolver};
+
+pub use static_arena::StaticArena;
+
+/// Pixels of one MNIST image (28 x 28).
+pub const IMAGE_PIXELS: usize = 28 * 28;
+/// Classes an MNIST classifier scores.
+pub const CLASSES: usize = 10;
+
+/// One embedded model and the host's prediction for each test image.
+#[derive(Clone, Copy, Debug)]
+pub struct Case<'a> {
+    /// Short name printed in the report (`mlp.int8`).
+    pub name: &'a str,
+    /// The `.born` bytes, 16-byte aligned (`born_core::include_model!`).
+    pub model: &'a [u8],
+    /// The class the host interpreter predicted for each test image, one byte per image.
+    pub expected: &'a [u8],
+}
+
+/// Test images and their labels.
+#[derive(Clone, Copy, Debug)]
+pub struct TestSet<'a> {
+    /// `labels.len()` images of [`IMAGE_PIXELS`] bytes each, one after the other.
+    pub images: &'a [u8],
+    /// The digit each image shows.
+    pub labels: &'a [u8],
+}
+
+impl TestSet<'_> {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// Why a model could not be run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FwError {
+    /// The loader rejected the model or the interpreter failed (the `born_core::Error`).
+    Model(born_core::Error),
+    /// The arena holds fewer bytes than `Interpreter::arena_len` says the model needs on
+    /// this CPU.
+    ArenaTooSmall {
+        /// Bytes the model needs here.
+        needed: usize,
+        /// Bytes the arena has.
+        have: usize,
+    },
+    /// The model's input or output does not have the element count an MNIST classifier has.
+    Io {
+        /// `"input"` or `"output"`.
+        what: &'static str,
+        /// Elements expected ([`IMAGE_PIXELS`] or [`CLASSES`]).
+        expected: usize,
+        /// Elements the model has.
+        got: usize,
+    },
+    /// The embedded images, labels and expected predictions do not agree in count.
+    Data(&'static str),
+}
+
+impl From<born_core::Error> for FwError {
+    fn from(e: born_core::Error) -> Self {
+        FwError::Model(e)
+    }
+}
+
+impl fmt::Display for FwError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FwError::Model(e) => write!(f, "{e}"),
+            FwError::ArenaTooSmall { needed, have } => write!(
+                f,
+                "arena too small: the model needs {needed} bytes on this CPU, the static arena has {have}"
+            ),
+            FwError::Io {
+                what,
+                expected,
+                got,
+            } => write!(
+                f,
+                "model {what} has {got} elements, expected {expected}"
+            ),
+            FwError::Data(what) => write!(f, "embedded test data: {what}"),
+        }
+    }
+}
+
+/// The first image whose prediction differed from the host's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// Index of the image.
+    pub image: usize,
+    /// Class predicted here.
+    pub got: u8,
+    /// Class the host predicted.
+    pub want: u8,
+}
+
+/// What [`run_case`] measured for one model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// Images per pass.
+    pub images: usize,
+    /// Passes over the images (every pass is checked).
+    pub passes: u32,
+    /// Predictions of the first pass equal to the label.
+    pub correct: usize,
+    /// Predictions, over all passes, equal to the host's.
+    pub agree: usize,
+    /// The first prediction that differed from the host's.
+    pub first_mismatch: Option<Mismatch>,
+    /// Bytes of arena the model needs on this CPU (`Interpreter::arena_len`).
+    pub arena_needed: usize,
+    /// Bytes of the arena it ran in.
+    pub arena_len: usize,
+}
+
+impl Report {
+    /// Predictions made: images times passes.
+    pub fn predictions(&self) -> usize {
+        self.images.saturating_mul(self.passes as usize)
+    }
+
+    /// Whether every prediction equalled the host's.
+    pub fn all_agree(&self) -> bool {
+        self.first_mismatch.is_none() && self.agree == self.predictions()
+    }
+}
+
+/// Index of the largest value, the first one on ties; NaN never wins (all NaN gives 0).
+/// `None` if `v` is empty. The host ([`gen`]) and the firmware use this same function.
+pub fn argmax(v: &[f32]) -> Option<usize> {
+    let mut best: Option<(usize, f32)> = None;
+    for (i, &x) in v.iter().enumerate() {
+        match best {
+            _ if x.is_nan() => {}
+            Some((_, b)) if x <= b => {}
+            _ => best = Some((i, x)),
+        }
+    }
+    best.map(|(i, _)| i)
+        .or(if v.is_empty() { None } else { Some(0) })
+}
+
+/// Writes `pixels / 255` into `input`; both must have [`IMAGE_PIXELS`] elements.
+fn fill_input(input: &mut [f32], pixels: &[u8]) -> Result<(), FwError> {
+    if input.len() != pixels.len() {
+        return Err(FwError::Io {
+            what: "input",
+            expected: pixels.len(),
+            got: input.len(),
+        });
+    }
+    for (x, &p) in input.iter_mut().zip(pixels) {
+        *x = f32::from(p) / 255.0;
+    }
+    Ok(())
+}
+
+// Loading, sizing and binding run once per model and have deep, wide frames (validation);
+// kept out of line, their stack is given back before the inference loop instead of adding
+// to the caller's frame for the whole run.
+#[inline(never)]
+fn load(bytes: &[u8]) -> Result<Model<'_>, FwError> {
+    Ok(Model::from_bytes(bytes)?)
+}
+
+#[inline(never)]
+fn arena_len(model: &Model<'_>) -> Result<usize, FwError> {
+    Ok(Interpreter::arena_len(model)?)
+}
+
+#[inline(never)]
+fn bind<'m, 'a>(
+    model: &'m Model<'m>,
+    arena: &'a mut [u8],
+    ops: &OpResolver,
+) -> Result<Interpreter<'m, 'a>, FwError> {
+    Ok(Interpreter::with_ops(model, arena, ops)?)
+}
+
+/// Runs `case` over every image of `set`, `passes` times, in `arena` with the kernels `ops`
+/// registers, and compares each prediction with the label and with `case.expected`.
+///
+/// Errors: [`FwError::Data`] if `set` and `case.expected` disagree in image count or
+/// `passes` is 0; [`FwError::Model`] if the model does not load (corrupt bytes, bad
+/// alignment), needs a kernel `ops` lacks, or an invoke fails; [`FwError::ArenaTooSmall`]
+/// if `arena` is shorter than the model needs here; [`FwError::Io`] if the input does not
+/// have [`IMAGE_PIXELS`] f32 elements or the output [`CLASSES`].
+#[inline(never)]
+pub fn run_case(
+    case: &Case<'_>,
+    set: &TestSet<'_>,
+    arena: &mut [u8],
+    ops: &OpResolver,
+    passes: u32,
+) -> Result<Report, FwError> {
+    let n = set.len();
+    if set.images.len() != n.saturating_mul(IMAGE_PIXELS) {
+        return Err(FwError::Data("image bytes are not 784 per label"));
+    }
+    if case.expected.len() != n {
+        return Err(FwError::Data("expected predictions are not one per label"));
+    }
+    if passes == 0 {
+        return Err(FwError::Data("zero passes"));
+    }
+    let model = load(case.model)?;
+    let arena_needed = arena_len(&model)?;
+    let arena_len = arena.len();
+    if arena_needed > arena_len {
+        return Err(FwError::ArenaTooSmall {
+            needed: arena_needed,
+            have: arena_len,
+        });
+    }
+    let mut it = bind(&model, arena, ops)?;
+    let got = it.input_mut::<f32>(0)?.len();
+    if got != IMAGE_PIXELS {
+        return Err(FwError::Io {
+            what: "input",
+            expected: IMAGE_PIXELS,
+            got,
+        });
+    }
+    let got = it.output::<f32>(0)?.len();
+    if got != CLASSES {
+        return Err(FwError::Io {
+            what: "output",
+            expected: CLASSES,
+            got,
+        });
+    }
+
+    let mut report = Report {
+        images: n,
+        passes,
+        correct: 0,
+        agree: 0,
+        first_mismatch: None,
+        arena_needed,
+        arena_len,
+    };
+    for pass in 0..passes {
+        let items = set
+            .images
+            .chunks_exact(IMAGE_PIXELS)
+            .zip(set.labels)
+            .zip(case.expected)
+            .enumerate();
+        for (i, ((pixels, &label), &want)) in items {
+            fill_input(it.input_mut::<f32>(0)?, pixels)?;
+            it.invoke()?;
+            let class = argmax(it.output::<f32>(0)?).unwrap_or(usize::MAX);
+            if pass == 0 && class == usize::from(label) {
+                report.correct += 1;
+            }
+            if class == usize::from(want) {
+                report.agree += 1;
+            } else if report.first_mismatch.is_none() {
+                report.first_mismatch = Some(Mismatch {
+                    image: i,
+                    got: u8::try_from(class).unwrap_or(u8::MAX),
+                    want,
+                });
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// `num / den` as a percentage with two decimals, in integer arithmetic (no float
+/// formatting code in the firmware).
+pub struct Percent {
+    /// Numerator.
+    pub num: usize,
+    /// Denominator (0 prints `n/a`).
+    pub den: usize,
+}
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.den == 0 {
+            return f.write_str("n/a");
+        }
+        let hundredths = (self.num as u64 * 10_000 + self.den as u64 / 2) / self.den as u64;
+        write!(f, "{}.{:02}%", hundredths / 100, hundredths % 100)
+    }
+}
+
+/// Prints one line for model `name`:
+/// `mlp.int8: 300 images x 1 pass(es), accuracy 97.67% (293/300), host agreement 300/300,
+/// arena 4016 bytes (static 4096), stack 1200 bytes`, then a `MISMATCH` line if a
+/// prediction differed from the host's. `stack` is the high-water mark in bytes, if
+/// measured.
+pub fn write_report<W: fmt::Write>(
+    w: &mut W,
+    name: &str,
+    r: &Report,
+    stack: Option<usize>,
+) -> fmt::Result {
+    write!(
+        w,
+        "{name}: {} images x {} pass(es), accuracy {} ({}/{}), host agreement {}/{}, arena {} bytes (static {})",
+        r.images,
+        r.passes,
+        Percent {
+            num: r.correct,
+            den: r.images
+        },
+        r.correct,
+        r.images,
+        r.agree,
+        r.predictions(),
+        r.arena_needed,
+        r.arena_len,
+    )?;
+    if let Some(s) = stack {
+        write!(w, ", stack {s} bytes")?;
+    }
+    writeln!(w)?;
+    if let Some(m) = r.first_mismatch {
+        writeln!(
+            w,
+            "{name}: MISMATCH image {}: predicted {}, host predicted {}",
+            m.image, m.got, m.want
+        )?;
+    }
+    Ok(())
+}
+
+/// What [`run_all`] saw over every model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Models run.
+    pub models: usize,
+    /// Models that failed to load or run.
+    pub errors: usize,
+    /// Models with at least one prediction different from the host's.
+    pub disagreements: usize,
+}
+
+impl Summary {
+    /// Whether every model loaded, ran, and matched the host on every image.
+    pub fn ok(&self) -> bool {
+        self.models > 0 && self.errors == 0 && self.disagreements == 0
+    }
+}
+
+/// A callback [`run_all`] calls after each model with its result and stack high-water mark.
+pub type Hook<'h> = dyn FnMut(&Case<'_>, &Result<Report, FwError>, Option<usize>) + 'h;
+
+/// What a board passes to [`run_all`].
+pub struct Board<'a, 'b> {
+    /// The embedded models.
+    pub cases: &'b [Case<'a>],
+    /// The embedded images.
+    pub set: TestSet<'a>,
+    /// The static arena every model runs in, one after the other.
+    pub arena: &'b mut [u8],
+    /// The kernels the firmware links.
+    pub ops: &'b OpResolver,
+    /// Passes over the images.
+    pub passes: u32,
+    /// The stack, to measure each model's high-water mark (`None`: not measured).
+    pub stack: Option<stack::StackRegion>,
+}
+
+/// Runs every model of `board` ([`run_case`]), measuring the stack high-water mark of each
+/// (painted just before it), and prints one report line per model ([`write_report`], or
+/// `<name>: error: <message>` with born-core's `Display` of the error), then
+/// `summary: ...` and `result: OK` or `result: FAIL`. `hook` sees each result as well (a
+/// board may log it another way). Print errors are ignored: the return value carries the
+/// outcome.
+pub fn run_all<W: fmt::Write>(w: &mut W, board: Board<'_, '_>, hook: &mut Hook<'_>) -> Summary {
+    let mut sum = Summary::default();
+    for case in board.cases {
+        let painted = board.stack.as_ref().map(stack::StackRegion::paint);
+        let r = run_case(case, &board.set, board.arena, board.ops, board.passes);
+        let used = match (board.stack.as_ref(), painted.as_ref()) {
+            (Some(s), Some(p)) => Some(s.high_water(p)),
+            _ => None,
+        };
+        sum.models += 1;
+        match &r {
+            Ok(rep) => {
+                if !rep.all_agree() {
+                    sum.disagreements += 1;
+                }
+                let _ = write_report(w, case.name, rep, used);
+            }
+            Err(e) => {
+                sum.errors += 1;
+                let _ = writeln!(w, "{}: error: {e}", case.name);
+            }
+        }
+        hook(case, &r, used);
+    }
+    let _ = writeln!(
+        w,
+        "summary: {} model(s), {} error(s), {} with predictions different from the host's",
+        sum.models, sum.errors, sum.disagreements
+    );
+    let _ = writeln!(w, "result: {}", if sum.ok() { "OK" } else { "FAIL" });
+    sum
+}
+
+#[cfg(test)]
+mod tests;
