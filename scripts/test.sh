@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what it needs, then checks formatting,
-# lints, tests (against NumPy-generated fixtures), the no_std builds for microcontrollers, and
-# born-core's tests again on aarch64 under qemu-user, where the NEON paths run.
+# lints, tests (against NumPy-generated fixtures), the training demo, the no_std builds for
+# microcontrollers, born-core's tests again on aarch64 under qemu-user (NEON paths) and on
+# 32-bit Arm (DSP path), and the boards: QEMU firmware, the STM32 crate, the Raspberry Pi
+# program.
 # Usage: bash scripts/test.sh        (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,5 +67,15 @@ CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linu
 
 step "32-bit Arm (Cortex-M4/M7 DSP instructions): int8 tests on the SMLAD path, under qemu-arm"
 bash scripts/test-arm-dsp.sh
+
+step "boards: QEMU firmware on Cortex-M0/M3/M4F/M7 and RISC-V, corrupted models in flash"
+BORN_DATA="$DATA" bash scripts/test-boards.sh
+
+step "boards: STM32F411 crate (host tests against embedded-hal-mock, firmware build)"
+(cd boards/stm32f4-mnist && cargo test -q && cargo clippy -q --all-targets -- -D warnings \
+  && cargo fw-clippy -q -- -D warnings && cargo fw -q)
+
+step "boards: Raspberry Pi program (aarch64 under qemu-aarch64, static musl build)"
+BORN_DATA="$DATA" bash scripts/test-pi.sh
 
 step "all checks passed"
