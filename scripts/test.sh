@@ -46,9 +46,6 @@ DATA="${BORN_DATA:-../shared/data}"
 python3 scripts/mnist_cnn_weights.py "$DATA/onnx/mnist-cnn/model.onnx" target/mnist-cnn-weights
 BORN_DATA="$DATA" cargo run -q -p born-examples --example mnist_int8 -- target/mnist-cnn-weights target/mnist
 
-step "born demo: train the MNIST CNN, export f32 and int8, check both on t10k (>= 99.0%)"
-BORN_DATA="$DATA" cargo run -q -p born-std --bin born -- demo --retrain --check --out-dir target/born-demo
-
 step "no_std builds of born-core (with and without alloc; with train for Cortex-M4F)"
 for t in "${NO_STD_TARGETS[@]}"; do
   cargo build -q -p born-core --target "$t"
@@ -77,5 +74,8 @@ step "boards: STM32F411 crate (host tests against embedded-hal-mock, firmware bu
 
 step "boards: Raspberry Pi program (aarch64 under qemu-aarch64, static musl build)"
 BORN_DATA="$DATA" bash scripts/test-pi.sh
+
+step "born demo: train the MNIST CNN, export f32 and int8, check both on t10k (>= 99.0%), run int8 on the emulated Cortex-M4F"
+BORN_DATA="$DATA" cargo run -q -p born-std --bin born -- demo --retrain --check --out-dir target/born-demo
 
 step "all checks passed"

@@ -2,12 +2,13 @@
 //! `.born` files, and compare them on the 10,000 test images.
 
 use crate::train::{data_dir, load, progress_observer, summary_json, write_plot};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use born_std::core::backend::Cpu;
 use born_std::core::train::Autodiff;
 use born_std::core::Rng;
 use born_std::train::{self, EpochStats, MnistModel, TrainConfig};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// What `born demo` was asked to do.
 pub struct Args {
@@ -38,6 +39,79 @@ fn read_history(path: &Path) -> Option<Vec<EpochStats>> {
             })
         })
         .collect()
+}
+
+/// Images the emulated microcontroller classifies.
+const MCU_IMAGES: usize = 100;
+
+/// Runs the int8 model in the QEMU Cortex-M4F firmware (`boards/qemu-cortex-m`) on the first
+/// test images, when `qemu-system-arm` and the boards workspace are here; the firmware fails
+/// unless every prediction equals the host interpreter's.
+fn emulated_cortex_m4(out_dir: &Path, int8: &[u8], test: &born_std::data::Mnist) -> Result<()> {
+    let crate_dir = Path::new("boards/qemu-cortex-m");
+    let qemu_found = Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !qemu_found || !crate_dir.exists() {
+        println!(
+            "\n(emulated Cortex-M4F run skipped: it needs qemu-system-arm and the repository's \
+             boards/ folder; bash scripts/install-qemu-system.sh installs QEMU)"
+        );
+        return Ok(());
+    }
+    let dir = std::fs::canonicalize(out_dir)?.join("board-models");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("cnn.int8.born"), int8)?;
+    let n = MCU_IMAGES.min(test.len);
+    let pixels: Vec<u8> = test.images[..n * 784]
+        .iter()
+        .map(|&v| (v * 255.0).round() as u8)
+        .collect();
+    std::fs::write(dir.join("t10k-images.u8"), pixels)?;
+    std::fs::write(dir.join("t10k-labels.u8"), &test.labels[..n])?;
+    println!("\nbuilding the Cortex-M4F firmware with the int8 model (boards/qemu-cortex-m)...");
+    let target = "thumbv7em-none-eabihf";
+    let build = Command::new("cargo")
+        .args(["build", "-q", "--release", "--target", target])
+        .current_dir(crate_dir)
+        .env("BORN_BOARD_MODELS", &dir)
+        .env("BORN_BOARD_ONLY", "cnn.int8")
+        .env("BORN_BOARD_IMAGES", n.to_string())
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .context("running cargo for the firmware")?;
+    if !build.success() {
+        bail!("the firmware build failed (rustup target add {target})");
+    }
+    let elf = Path::new("boards/target")
+        .join(target)
+        .join("release/qemu-cortex-m");
+    let out = Command::new("qemu-system-arm")
+        .args([
+            "-machine",
+            "mps2-an386",
+            "-cpu",
+            "cortex-m4",
+            "-nographic",
+            "-monitor",
+            "none",
+        ])
+        .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
+        .arg(&elf)
+        .output()
+        .context("running qemu-system-arm")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        println!("  mps2-an386 (Cortex-M4F, QEMU): {line}");
+    }
+    if !out.status.success() {
+        bail!(
+            "the emulated Cortex-M4F disagreed with the host or failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -111,6 +185,9 @@ pub fn run(a: Args) -> Result<()> {
             e.micros,
             path.display()
         );
+    }
+    if let Some((_, _, int8)) = files.get(1) {
+        emulated_cortex_m4(&a.out_dir, int8, &test_set)?;
     }
     let plot = a.out_dir.join("mnist_cnn.png");
     write_plot(&plot, "MNIST CNN", &history)?;
