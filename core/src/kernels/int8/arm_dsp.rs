@@ -83,3 +83,34 @@ pub(super) fn dot(x: &[i8], w: &[i8], zp: i32) -> i32 {
     }
     acc.wrapping_add(super::dot::dot_portable(xt, wt, zp))
 }
+
+/// Four inner products of `x` with `w[0..4]` (each over `min` of the lengths), as four
+/// [`dot`] calls would give them bit for bit (wrapping sums, same products), but each word of
+/// `x` is loaded and offset-extended (`SXTAB16`) once for the four rows, the way CMSIS-NN's
+/// `arm_nn_vec_mat_mult_t_s8` shares its input.
+pub(super) fn dot4(x: &[i8], w: [&[i8]; 4], zp: i32) -> [i32; 4] {
+    let n = w.iter().fold(x.len(), |n, r| n.min(r.len()));
+    if w.iter().any(|r| r.len() != n) || x.len() != n {
+        return w.map(|r| dot(x, r, zp));
+    }
+    let neg = (zp.wrapping_neg() as u32) & 0xffff;
+    let offset = neg | (neg << 16);
+    let (xc, xt) = x.as_chunks::<4>();
+    let full = xc.len() * 4;
+    let [w0, w1, w2, w3] = w.map(|r| r.get(..full).unwrap_or(&[]).as_chunks::<4>().0);
+    let mut acc = [0i32; 4];
+    for ((((xv, a), b), c), d) in xc.iter().zip(w0).zip(w1).zip(w2).zip(w3) {
+        let xw = u32::from_le_bytes(xv.map(|v| v as u8));
+        let (xe, xo) = (sxtab16(offset, xw), sxtab16_ror8(offset, xw));
+        for (s, r) in acc.iter_mut().zip([a, b, c, d]) {
+            let ww = u32::from_le_bytes(r.map(|v| v as u8));
+            *s = smlad(xo, sxtb16_ror8(ww), smlad(xe, sxtb16(ww), *s));
+        }
+    }
+    let mut i = 0;
+    acc.map(|s| {
+        let r = w[i].get(full..).unwrap_or(&[]);
+        i += 1;
+        s.wrapping_add(super::dot::dot_portable(xt, r, zp))
+    })
+}
