@@ -200,6 +200,29 @@ mod mcu {
     /// Elements per step of strided op(A) (two groups, one `x_chunk`).
     const STEP_STRIDED: usize = 2 * MCU_LANES;
 
+    /// One group of the asm loop: four elements of x into s16..s19, then per row four
+    /// elements into s20..s23 and four `VMLA.F32` into that row's accumulators.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    macro_rules! mcu_group {
+        () => {
+            concat!(
+                "vldmia {x}!, {{s16-s19}}\n",
+                "vldmia {a}!, {{s20-s23}}\n",
+                "vmla.f32 s0, s16, s20\n vmla.f32 s1, s17, s21\n",
+                "vmla.f32 s2, s18, s22\n vmla.f32 s3, s19, s23\n",
+                "vldmia {b}!, {{s20-s23}}\n",
+                "vmla.f32 s4, s16, s20\n vmla.f32 s5, s17, s21\n",
+                "vmla.f32 s6, s18, s22\n vmla.f32 s7, s19, s23\n",
+                "vldmia {c}!, {{s20-s23}}\n",
+                "vmla.f32 s8, s16, s20\n vmla.f32 s9, s17, s21\n",
+                "vmla.f32 s10, s18, s22\n vmla.f32 s11, s19, s23\n",
+                "vldmia {d}!, {{s20-s23}}\n",
+                "vmla.f32 s12, s16, s20\n vmla.f32 s13, s17, s21\n",
+                "vmla.f32 s14, s18, s22\n vmla.f32 s15, s19, s23\n",
+            )
+        };
+    }
+
     type Acc = [[f32; MCU_LANES]; DOT_ROWS];
 
     /// Adds one step of `x` against the same step of each of the four rows to `acc`, in the
@@ -231,8 +254,15 @@ mod mcu {
 
     /// Four dot products of the contiguous `x` (length `k`) with rows `w` (each at least
     /// `k` long).
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
     #[inline(always)]
     fn dot4(x: &[f32], w: [&[f32]; DOT_ROWS]) -> Acc {
+        dot4_steps(x, w)
+    }
+
+    /// Portable body of [`dot4`].
+    #[inline(always)]
+    fn dot4_steps(x: &[f32], w: [&[f32]; DOT_ROWS]) -> Acc {
         let mut acc = [[0.0f32; MCU_LANES]; DOT_ROWS];
         let (xc, xt) = x.as_chunks::<STEP>();
         let full = xc.len() * STEP;
@@ -241,6 +271,61 @@ mod mcu {
             step(&mut acc, xv, [a, b, c, d]);
         }
         tail(&mut acc, xt, w.map(|r| r.get(full..x.len()).unwrap_or(&[])));
+        acc
+    }
+
+    /// [`dot4`] on hard-float 32-bit Arm (Cortex-M4F/M7, Armv7-A): the whole 8-element
+    /// steps in one asm loop of `VLDMIA` (four elements of x or of a row per instruction) and
+    /// `VMLA.F32` (multiply, round, add, round: the bits of `acc + x * w`), accumulators in
+    /// `s0..s15` (`acc[r][l]` in `s(4r + l)`) so the lanes and their order are those of
+    /// [`dot4_steps`]; then the portable tail.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    #[inline(always)]
+    fn dot4(x: &[f32], w: [&[f32]; DOT_ROWS]) -> Acc {
+        const STEP_ASM: usize = 2 * MCU_LANES;
+        let k = x.len();
+        let steps = k / STEP_ASM;
+        let full = steps * STEP_ASM;
+        if steps == 0 || w.iter().any(|r| r.len() < full) {
+            return dot4_steps(x, w);
+        }
+        let mut acc = [[0.0f32; MCU_LANES]; DOT_ROWS];
+        // SAFETY: each loop iteration reads 8 floats from `x` and from each row, `steps >= 1`
+        // times: `steps * 8 = full <= k = x.len()` and every row holds at least `full`
+        // elements (checked above), so every read is in bounds; `acc` is 16 contiguous f32
+        // (`[[f32; 4]; 4]`) read and written through its own pointer. The asm saves every
+        // FP register it uses (s0..s23) on the stack first and restores them before it ends
+        // (rustc cannot name s-registers as operands on these targets), so no FP register
+        // changes; the pointer and counter registers are declared outputs, the flags are
+        // not preserved, and VMLA changes no FPSCR control bit. Hard-float targets have the
+        // VFP registers s0..s31 and these instructions.
+        unsafe {
+            core::arch::asm!(
+                "vpush {{s0-s15}}",
+                "vpush {{s16-s23}}",
+                "vldmia {acc}, {{s0-s15}}",
+                "2:",
+                mcu_group!(),
+                mcu_group!(),
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                "vstmia {acc}, {{s0-s15}}",
+                "vpop {{s16-s23}}",
+                "vpop {{s0-s15}}",
+                acc = in(reg) acc.as_mut_ptr(),
+                n = inout(reg) steps => _,
+                x = inout(reg) x.as_ptr() => _,
+                a = inout(reg) w[0].as_ptr() => _,
+                b = inout(reg) w[1].as_ptr() => _,
+                c = inout(reg) w[2].as_ptr() => _,
+                d = inout(reg) w[3].as_ptr() => _,
+            );
+        }
+        tail(
+            &mut acc,
+            x.get(full..).unwrap_or(&[]),
+            w.map(|r| r.get(full..k).unwrap_or(&[])),
+        );
         acc
     }
 
