@@ -264,10 +264,20 @@ mod mcu {
     #[inline(always)]
     fn dot4_steps(x: &[f32], w: [&[f32]; DOT_ROWS]) -> Acc {
         let mut acc = [[0.0f32; MCU_LANES]; DOT_ROWS];
-        let (xc, xt) = x.as_chunks::<STEP>();
-        let full = xc.len() * STEP;
-        let [w0, w1, w2, w3] = w.map(|r| r.get(..full).unwrap_or(&[]).as_chunks::<STEP>().0);
-        for ((((xv, a), b), c), d) in xc.iter().zip(w0).zip(w1).zip(w2).zip(w3) {
+        let xc = x.chunks_exact(STEP);
+        let xt = xc.remainder();
+        let full = x.len() - xt.len();
+        let [w0, w1, w2, w3] = w.map(|r| r.get(..full).unwrap_or(&[]).chunks_exact(STEP));
+        for ((((xv, a), b), c), d) in xc.zip(w0).zip(w1).zip(w2).zip(w3) {
+            let (Ok(xv), Ok(a), Ok(b), Ok(c), Ok(d)) = (
+                <&[f32; STEP]>::try_from(xv),
+                <&[f32; STEP]>::try_from(a),
+                <&[f32; STEP]>::try_from(b),
+                <&[f32; STEP]>::try_from(c),
+                <&[f32; STEP]>::try_from(d),
+            ) else {
+                continue;
+            };
             step(&mut acc, xv, [a, b, c, d]);
         }
         tail(&mut acc, xt, w.map(|r| r.get(full..x.len()).unwrap_or(&[])));
