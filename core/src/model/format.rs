@@ -437,3 +437,48 @@ impl Layout {
             .map_or([0, 0], |i| self.sections[i])
     }
 }
+
+/// The IEEE CRC-32 (reflected polynomial `0xEDB88320`, initial and final XOR `0xFFFFFFFF`)
+/// of `bytes`: the checksum of a model file. With feature `std` it is `crc32fast`'s
+/// (16 KB of slicing tables), without it [`crc32_bytewise`] (a 1 KB table); same value.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    #[cfg(feature = "std")]
+    {
+        crc32fast::hash(bytes)
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        crc32_bytewise(bytes)
+    }
+}
+
+/// The 256-entry table of [`crc32_bytewise`], built at compile time.
+const CRC_TABLE: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut b = 0;
+        while b < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            b += 1;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+/// [`crc32`] one byte at a time with a 256-entry (1 KB) table: small code for
+/// microcontrollers.
+pub fn crc32_bytewise(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c = CRC_TABLE[usize::from((c as u8) ^ b)] ^ (c >> 8);
+    }
+    !c
+}

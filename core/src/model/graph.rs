@@ -493,7 +493,7 @@ impl Graph {
             file[12 + 8 * i..16 + 8 * i].copy_from_slice(&off.to_le_bytes());
             file[16 + 8 * i..20 + 8 * i].copy_from_slice(&len.to_le_bytes());
         }
-        let crc = crc32fast::hash(&file);
+        let crc = super::format::crc32(&file);
         file.extend_from_slice(&crc.to_le_bytes());
         Model::from_bytes(&AlignedBytes::from_slice(&file))?;
         Ok(file)

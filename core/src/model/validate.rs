@@ -81,7 +81,7 @@ fn preamble(bytes: &[u8]) -> R<Layout> {
     }
     let body = declared - CRC_LEN;
     let stored = u32_at(bytes, body);
-    let computed = crc32fast::hash(&bytes[..body]);
+    let computed = super::format::crc32(&bytes[..body]);
     if stored != computed {
         return Err(ModelError::Checksum { stored, computed });
     }

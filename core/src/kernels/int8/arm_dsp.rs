@@ -83,3 +83,99 @@ pub(super) fn dot(x: &[i8], w: &[i8], zp: i32) -> i32 {
     }
     acc.wrapping_add(super::dot::dot_portable(xt, wt, zp))
 }
+
+/// One input word against the four rows: offset-extend the word of `x` (`SXTAB16`, the
+/// offset on the stack), then per row (1, 0, 3, 2: rows 1 and 3 at `stride` past 0 and 2) load
+/// a word, extend its even and odd bytes and `SMLAD` them into that row's sum.
+macro_rules! dsp_word {
+    () => {
+        concat!(
+            "ldr {u}, [sp]\n",
+            "ldr {xo}, [{x}], #4\n",
+            "sxtab16 {xe}, {u}, {xo}\n",
+            "sxtab16 {xo}, {u}, {xo}, ror #8\n",
+            "ldr {t}, [{a}, {s}]\n",
+            "sxtb16 {u}, {t}\n smlad {acc1}, {xe}, {u}, {acc1}\n",
+            "sxtb16 {t}, {t}, ror #8\n smlad {acc1}, {xo}, {t}, {acc1}\n",
+            "ldr {t}, [{a}], #4\n",
+            "sxtb16 {u}, {t}\n smlad {acc0}, {xe}, {u}, {acc0}\n",
+            "sxtb16 {t}, {t}, ror #8\n smlad {acc0}, {xo}, {t}, {acc0}\n",
+            "ldr {t}, [{c}, {s}]\n",
+            "sxtb16 {u}, {t}\n smlad {acc3}, {xe}, {u}, {acc3}\n",
+            "sxtb16 {t}, {t}, ror #8\n smlad {acc3}, {xo}, {t}, {acc3}\n",
+            "ldr {t}, [{c}], #4\n",
+            "sxtb16 {u}, {t}\n smlad {acc2}, {xe}, {u}, {acc2}\n",
+            "sxtb16 {t}, {t}, ror #8\n smlad {acc2}, {xo}, {t}, {acc2}\n",
+        )
+    };
+}
+
+/// Four inner products of `x` with `w[0..4]` (each over `min` of the lengths), as four
+/// [`dot`] calls would give them bit for bit (wrapping sums, same products), but each word of
+/// `x` is loaded and offset-extended (`SXTAB16`) once for the four rows, the way CMSIS-NN's
+/// `arm_nn_vec_mat_mult_t_s8` shares its input.
+pub(super) fn dot4(x: &[i8], w: [&[i8]; 4], zp: i32) -> [i32; 4] {
+    let n = w.iter().fold(x.len(), |n, r| n.min(r.len()));
+    if w.iter().any(|r| r.len() != n) || x.len() != n {
+        return w.map(|r| dot(x, r, zp));
+    }
+    let neg = (zp.wrapping_neg() as u32) & 0xffff;
+    let offset = neg | (neg << 16);
+    let steps = n / 8;
+    let full = steps * 8;
+    let xt = x.get(full..).unwrap_or(&[]);
+    let mut acc = [0i32; 4];
+    if steps > 0 {
+        let [a0, a1, a2, a3] = &mut acc;
+        let at = |r: &[i8]| r.as_ptr() as usize;
+        let stride = at(w[1]).wrapping_sub(at(w[0]));
+        let even =
+            at(w[3]).wrapping_sub(at(w[2])) == stride && at(w[2]).wrapping_sub(at(w[1])) == stride;
+        if !even {
+            return w.map(|r| dot(x, r, zp));
+        }
+        // `x` end (the loop's stop) and the offset, kept on the stack by the asm.
+        let params = [offset, x.as_ptr().wrapping_add(full) as u32];
+        // SAFETY: each iteration reads 8 bytes of `x` and of each row, `steps >= 1` times:
+        // `steps * 8 = full <= n`, and `x` and the four rows hold `n` bytes each (checked
+        // above). Rows 1 and 3 are read at `stride` past rows 0 and 2, which is where they are
+        // (`even`, checked above). Loads are unaligned LDR (allowed on Armv7E-M/Armv7-A for
+        // LDR). The two parameter words are pushed first and popped (sp restored) last;
+        // every register the asm writes is a declared output; program memory is only read;
+        // the flags are not preserved.
+        unsafe {
+            asm!(
+                "ldr {u}, [{t}, #4]",
+                "push {{{u}}}",
+                "ldr {u}, [{t}]",
+                "push {{{u}}}",
+                "2:",
+                dsp_word!(),
+                dsp_word!(),
+                "ldr {u}, [sp, #4]",
+                "cmp {x}, {u}",
+                "bne 2b",
+                "add sp, sp, #8",
+                t = inout(reg) params.as_ptr() => _,
+                x = inout(reg) x.as_ptr() => _,
+                a = inout(reg) w[0].as_ptr() => _,
+                c = inout(reg) w[2].as_ptr() => _,
+                s = in(reg) stride,
+                acc0 = inout(reg) *a0,
+                acc1 = inout(reg) *a1,
+                acc2 = inout(reg) *a2,
+                acc3 = inout(reg) *a3,
+                xe = out(reg) _,
+                xo = out(reg) _,
+                u = out(reg) _,
+                options(readonly),
+            );
+        }
+    }
+    let mut i = 0;
+    acc.map(|s| {
+        let r = w[i].get(full..).unwrap_or(&[]);
+        i += 1;
+        s.wrapping_add(super::dot::dot_portable(xt, r, zp))
+    })
+}

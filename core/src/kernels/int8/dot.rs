@@ -48,6 +48,20 @@ pub(crate) fn dot4(isa: Isa, x: &[i8], w: [&[i8]; 4], zp: i32) -> [i32; 4] {
         Isa::Avx2Fma => unsafe { super::x86::dot4(x, w, zp) },
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => super::aarch64::dot4(x, w, zp),
-        _ => w.map(|r| dot(isa, x, r, zp)),
+        _ => dot4_generic(x, w, zp),
+    }
+}
+
+/// Portable four inner products; on Arm targets with the DSP extension the SMLAD code that
+/// shares each word of `x` between the four rows.
+#[inline]
+fn dot4_generic(x: &[i8], w: [&[i8]; 4], zp: i32) -> [i32; 4] {
+    #[cfg(all(target_arch = "arm", any(target_feature = "dsp", feature = "arm-dsp")))]
+    {
+        super::arm_dsp::dot4(x, w, zp)
+    }
+    #[cfg(not(all(target_arch = "arm", any(target_feature = "dsp", feature = "arm-dsp"))))]
+    {
+        w.map(|r| dot_generic(x, r, zp))
     }
 }

@@ -9,6 +9,10 @@
 //!   chunk of 8 is zero-padded), then the lanes are summed as
 //!   `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))` and `C = alpha * sum (+ beta * C)`.
 //!   A call with fewer than R rows left recomputes its last row in the spare slots.
+//!   On bare metal and 32-bit Arm (few FP registers, no SIMD kernel) the portable kernel
+//!   instead uses 4 lanes per dot product and R = 4: lane `l` accumulates the `p` with
+//!   `p % 4 == l` in increasing `p` (multiply then add, no padding), summed as
+//!   `(l0 + l1) + (l2 + l3)`.
 //! - **Plain B**: an `m x COLS` register tile of C walks the rows of B (an axpy per row of A),
 //!   accumulating each element in increasing `p` from zero per block of [`KC`] rows, then
 //!   `C = alpha * acc (+ beta * C)` with the caller's beta for the first block and 1 after:
@@ -137,6 +141,7 @@ pub(crate) fn axpy_fits(
 }
 
 /// Sums the 8 lanes of a dot product in the fixed tree order of the module docs.
+#[cfg_attr(any(target_os = "none", target_arch = "arm"), allow(dead_code))]
 #[inline(always)]
 pub(crate) fn lane_sum(l: &[f32; LANES]) -> f32 {
     ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
