@@ -104,10 +104,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--core", default="", help="only cores whose name contains this")
+    ap.add_argument("--model", default="", help="only this model (e.g. mlp.int8)")
     args = ap.parse_args()
     rows = []
     for core, crate, target, profile, qemu, models in CORES:
+        if args.core not in core:
+            continue
         for model in models:
+            if args.model and model != args.model:
+                continue
             path = os.path.join(MODELS, model + ".born")
             if not os.path.exists(path):
                 sys.exit(f"board_figures: {path} missing: run bash scripts/board-models.sh")
