@@ -76,7 +76,11 @@ fn requested_size_single_epoch_and_odd_values() {
 
 #[test]
 fn overwrites_and_leaves_no_temp_file() {
-    let path = out("twice.png");
+    // A folder of its own: the other tests write (and rename) their temporary files
+    // concurrently in the shared one.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plot-twice");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("twice.png");
     plot_training(&path, "a", &[1.0, 0.5], &[0.5, 0.6], &[0.5, 0.7]).unwrap();
     plot_training(&path, "b", &[1.0, 0.5], &[0.5, 0.6], &[0.5, 0.7]).unwrap();
     let dir = path.parent().unwrap();
