@@ -8,6 +8,7 @@
 
 pub mod activation;
 pub mod conv;
+pub mod compare;
 pub mod cpu;
 pub mod elementwise;
 pub mod gather;
@@ -16,10 +17,13 @@ pub mod gemm;
 pub mod grad;
 pub mod int8;
 pub mod math;
+pub mod matmul;
 pub mod norm;
 pub mod pool;
 pub mod reduce;
 pub mod softmax;
+pub mod tensor;
+pub mod unary;
 
 /// [`crate::Error::BufferTooSmall`] unless a buffer of `len` elements holds the `needed` ones.
 pub(crate) fn check_len(

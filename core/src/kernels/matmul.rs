@@ -1,0 +1,1 @@
+//! Batched, broadcasting matrix multiplication of two tensors (either may be an activation).

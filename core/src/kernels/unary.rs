@@ -1,0 +1,1 @@
+//! Element-wise unary math (the ONNX unary set beyond the activations).
