@@ -16,6 +16,7 @@
 //! replacement.
 
 mod calibrate;
+pub mod calibration;
 
 use crate::error::{Error, Result};
 use born_core::kernels::int8::{AddParams, SoftmaxParams};
