@@ -16,15 +16,27 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn born(args: &[&str]) -> (bool, String, String) {
+    let (code, out, err) = born_env(args, &[]);
+    (code == Some(0), out, err)
+}
+
+/// Runs `born` with extra environment variables: exit code, stdout, stderr.
+fn born_env(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_born"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (
-        out.status.success(),
+        out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The cores `--threads 0` stands for.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn s(p: &Path) -> &str {
@@ -275,7 +287,8 @@ fn train_writes_model_checkpoint_summary_and_plot() {
     let data = tiny_mnist("train", 256);
     let out = data.join("m.born");
     let summary = data.join("s.json");
-    let plot = data.join("p.png");
+    // A folder that does not exist yet: it is created before training.
+    let plot = data.join("plots/p.png");
     let (ok, stdout, stderr) = born(&[
         "train",
         "mnist",
@@ -370,4 +383,354 @@ fn train_rejects_bad_requests_clearly() {
     assert!(!ok && err.contains("train-labels-idx1-ubyte"), "{err}");
     std::fs::remove_dir_all(&data).ok();
     std::fs::remove_dir_all(&empty).ok();
+}
+
+/// Exports `net` with input dims `dims` to `dir/name`.
+fn write_model(net: &Sequential<Cpu>, dims: &[usize], dir: &Path, name: &str) -> PathBuf {
+    let (bytes, _) = born_std::export::export(net, &Cpu, "m", dims).unwrap();
+    let path = dir.join(name);
+    born_std::export::write_model(&path, &bytes).unwrap();
+    path
+}
+
+#[test]
+fn quantize_rejects_non_finite_calibration_and_clips_outliers() {
+    let dir = tmp("calib-check");
+    let mut rng = Rng::seed(8);
+    let model = write_model(&cnn(&mut rng), &[1, 1, 28, 28], &dir, "m.born");
+    let clean = Tensor::randn(&[16, 1, 28, 28], &mut rng)
+        .unwrap()
+        .data()
+        .to_vec();
+    let calib = dir.join("calib.npy");
+    let q = dir.join("q.born");
+    let quantize = |data: &[f32], extra: &[&str]| {
+        npy::write_npy_f32(&calib, &[16, 1, 28, 28], data).unwrap();
+        let mut args = vec![
+            "quantize",
+            s(&model),
+            "--calibration",
+            s(&calib),
+            "-o",
+            s(&q),
+        ];
+        args.extend_from_slice(extra);
+        born_env(&args, &[])
+    };
+    for (row, element, value, shown) in [
+        (3, 17, f32::NAN, "NaN"),
+        (5, 0, f32::INFINITY, "inf"),
+        (15, 783, f32::NEG_INFINITY, "-inf"),
+    ] {
+        let mut data = clean.clone();
+        data[row * 784 + element] = value;
+        let (code, _, err) = quantize(&data, &[]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(
+            err.contains(&format!(
+                "calibration data for input `input`: row {row} holds {shown} at element {element}"
+            )) && err.contains(s(&calib)),
+            "{err}"
+        );
+    }
+    // A single huge value: clipped to the range of the others, with a warning naming its row,
+    // so the model is the one calibrated on data holding that clipped value.
+    let mut spiked = clean.clone();
+    spiked[5 * 784 + 100] = 1e30;
+    let (code, _, err) = quantize(&spiked, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("1 outlier(s) in row(s) 5 (largest magnitude 1e30")
+            && err.contains("clipped to"),
+        "{err}"
+    );
+    let clipped_model = std::fs::read(&q).unwrap();
+    let others_max = spiked
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != 5 * 784 + 100)
+        .map(|(_, &v)| v)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let mut by_hand = spiked.clone();
+    by_hand[5 * 784 + 100] = others_max;
+    let (code, _, err) = quantize(&by_hand, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("outlier"), "{err}");
+    assert_eq!(std::fs::read(&q).unwrap(), clipped_model);
+    // --keep-outliers keeps it, and the model differs.
+    let (code, _, err) = quantize(&spiked, &["--keep-outliers"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("outliers kept (--keep-outliers)"), "{err}");
+    assert_ne!(std::fs::read(&q).unwrap(), clipped_model);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn absurd_or_unstartable_thread_counts_are_clear_errors() {
+    let dir = tmp("threads-bad");
+    let mut rng = Rng::seed(9);
+    let model = write_model(&mlp(&mut rng), &[2, 784], &dir, "m.born");
+    let x = dir.join("x.npy");
+    npy::write_npy_f32(&x, &[6, 784], &[0.5; 6 * 784]).unwrap();
+    let y = dir.join("y.npy");
+    let run = ["run", s(&model), "-i", s(&x), "-o", s(&y), "--threads"];
+    let bench = ["bench", s(&model), "--iters", "2", "--threads"];
+    for cmd in [&run[..], &bench[..]] {
+        let mut args = cmd.to_vec();
+        args.push("100000");
+        let (code, _, err) = born_env(&args, &[]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(
+            err.contains("--threads 100000 is more than 1024"),
+            "{args:?}: {err}"
+        );
+        // Threads that cannot be started (no room for their stacks) are an error, not a
+        // panic (exit code 101).
+        args.pop();
+        args.push("2");
+        let (code, _, err) = born_env(&args, &[("RUST_MIN_STACK", "1125899906842624")]);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot start 2 worker thread(s)") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+    let (code, _, err) = born_env(
+        &[
+            "train",
+            "mnist",
+            "--threads",
+            "5000",
+            "--data",
+            s(&dir),
+            "--out",
+            s(&y),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--threads 5000 is more than 1024"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn threads_zero_means_all_cores_everywhere() {
+    let data = tiny_mnist("threads-zero", 64);
+    let mut rng = Rng::seed(10);
+    let model = write_model(&mlp(&mut rng), &[2, 784], &data, "m.born");
+    let x = data.join("x.npy");
+    let xs = Tensor::randn(&[7, 784], &mut rng).unwrap();
+    npy::write_npy_f32(&x, &[7, 784], xs.data()).unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "0"] {
+        let y = data.join(format!("y{threads}.npy"));
+        let (ok, _, err) = born(&[
+            "run",
+            s(&model),
+            "-i",
+            s(&x),
+            "-o",
+            s(&y),
+            "--threads",
+            threads,
+        ]);
+        assert!(ok, "{err}");
+        outputs.push(read_bits(&y));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    let n = cores();
+    let (ok, out, err) = born(&[
+        "bench",
+        s(&model),
+        "--iters",
+        "3",
+        "--warmup",
+        "1",
+        "--threads",
+        "0",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!(": {n} thread(s) x 3 inferences")),
+        "{out}"
+    );
+    let (ok, out, err) = born(&[
+        "train",
+        "mnist",
+        "--model",
+        "mlp",
+        "--epochs",
+        "1",
+        "--threads",
+        "0",
+        "--data",
+        s(&data),
+        "--out",
+        s(&data.join("t.born")),
+    ]);
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        out.contains(&format!("{n} thread(s), {n} shard(s)")),
+        "{out}"
+    );
+    std::fs::remove_dir_all(&data).ok();
+}
+
+#[test]
+fn run_converts_other_element_types_only_with_cast() {
+    let dir = tmp("cast");
+    let mut rng = Rng::seed(11);
+    let model = write_model(&mlp(&mut rng), &[1, 784], &dir, "m.born");
+    let values: Vec<u8> = (0..2 * 784).map(|i| (i % 251) as u8).collect();
+    let as_f32: Vec<f32> = values.iter().map(|&v| f32::from(v)).collect();
+    let reference = dir.join("x_f32.npy");
+    npy::write_npy_f32(&reference, &[2, 784], &as_f32).unwrap();
+    let y_ref = dir.join("y_ref.npy");
+    let (ok, _, err) = born(&["run", s(&model), "-i", s(&reference), "-o", s(&y_ref)]);
+    assert!(ok, "{err}");
+    assert!(!err.contains("converted"), "{err}");
+    let want = read_bits(&y_ref);
+    for (name, data) in [
+        ("uint8", npy::NpyData::U8(values.clone())),
+        (
+            "int64",
+            npy::NpyData::I64(values.iter().map(|&v| i64::from(v)).collect()),
+        ),
+        (
+            "float64",
+            npy::NpyData::F64(values.iter().map(|&v| f64::from(v)).collect()),
+        ),
+    ] {
+        let x = dir.join(format!("x_{name}.npy"));
+        npy::write_npy(
+            &x,
+            &npy::NpyArray {
+                shape: vec![2, 784],
+                data,
+            },
+        )
+        .unwrap();
+        let y = dir.join(format!("y_{name}.npy"));
+        let (code, _, err) = born_env(&["run", s(&model), "-i", s(&x), "-o", s(&y)], &[]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(
+            err.contains(&format!(
+                "input `input` ({}) holds {name} data, the model's input is float32 (--cast \
+                 converts it)",
+                s(&x)
+            )),
+            "{err}"
+        );
+        assert!(!y.exists());
+        let (ok, _, err) = born(&["run", s(&model), "-i", s(&x), "-o", s(&y), "--cast"]);
+        assert!(ok, "{err}");
+        assert!(
+            err.contains(&format!("converted {name} to float32 (--cast")),
+            "{err}"
+        );
+        assert_eq!(read_bits(&y), want, "{name}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_missing_file_is_named_once_with_its_error_once() {
+    let dir = tmp("missing");
+    let mut rng = Rng::seed(12);
+    let model = write_model(&mlp(&mut rng), &[1, 784], &dir, "m.born");
+    let gone = dir.join("gone.npy");
+    let gone_model = dir.join("gone.born");
+    for args in [
+        vec!["inspect", s(&gone_model)],
+        vec!["bench", s(&gone_model)],
+        vec!["run", s(&model), "-i", s(&gone), "-o", "y.npy"],
+        vec![
+            "quantize",
+            s(&model),
+            "--calibration",
+            s(&gone),
+            "-o",
+            "q.born",
+        ],
+    ] {
+        let (code, _, err) = born_env(&args, &[]);
+        assert_eq!(code, Some(1), "{err}");
+        assert_eq!(err.matches("(os error 2)").count(), 1, "{args:?}: {err}");
+        assert_eq!(err.matches("gone.").count(), 1, "{args:?}: {err}");
+    }
+    let (_, _, err) = born_env(&["inspect", s(&gone_model)], &[]);
+    assert!(
+        err.starts_with(&format!("born: reading the model: {}: ", s(&gone_model))),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn train_checks_its_output_locations_before_training() {
+    let data = tiny_mnist("train-out", 64);
+    let blocker = data.join("blocker");
+    std::fs::write(&blocker, b"a file, not a folder").unwrap();
+    let inside = blocker.join("m.born");
+    let good = data.join("ok.born");
+    for (flag, path, why) in [
+        ("--out", &inside, "cannot create the folder"),
+        ("--checkpoint", &inside, "cannot create the folder"),
+        ("--summary", &inside, "cannot create the folder"),
+        ("--out", &data, "cannot write the file"),
+    ] {
+        let mut args = vec!["train", "mnist", "--model", "mlp", "--epochs", "1"];
+        args.extend(["--data", s(&data)]);
+        if flag != "--out" {
+            args.extend(["--out", s(&good)]);
+        }
+        args.extend([flag, s(path)]);
+        let (code, out, err) = born_env(&args, &[]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(
+            err.contains(&format!("{flag} {}: {why}", s(path))),
+            "{flag}: {err}"
+        );
+        assert!(!out.contains("training"), "trained before failing: {out}");
+    }
+    // The probe leaves nothing behind.
+    assert!(!good.exists() && !data.join("ok.safetensors").exists());
+    std::fs::remove_dir_all(&data).ok();
+}
+
+#[test]
+fn run_refuses_to_overwrite_its_model_or_inputs() {
+    let dir = tmp("overwrite");
+    let mut rng = Rng::seed(13);
+    let model = write_model(&mlp(&mut rng), &[1, 784], &dir, "m.born");
+    let before = std::fs::read(&model).unwrap();
+    let x = dir.join("x.npy");
+    npy::write_npy_f32(&x, &[1, 784], &[0.25; 784]).unwrap();
+    let x_before = std::fs::read(&x).unwrap();
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    // Other spellings of the same files: `sub/..` and `./` are resolved.
+    let model_again = dir.join("sub/../m.born");
+    let x_again = dir.join("./x.npy");
+    for (out, what, named) in [
+        (&model, "the model", &model),
+        (&model_again, "the model", &model),
+        (&x, "an input", &x),
+        (&x_again, "an input", &x),
+    ] {
+        let (code, _, err) = born_env(&["run", s(&model), "-i", s(&x), "-o", s(out)], &[]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(
+            err.contains(&format!(
+                "--output {} is {what} ({}): refusing to overwrite it",
+                s(out),
+                s(named)
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+    assert_eq!(std::fs::read(&x).unwrap(), x_before);
+    let (ok, _, err) = born(&["run", s(&model), "-i", s(&x), "-o", s(&dir.join("y.npy"))]);
+    assert!(ok, "{err}");
+    std::fs::remove_dir_all(&dir).ok();
 }

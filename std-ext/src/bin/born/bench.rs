@@ -12,48 +12,41 @@ fn pct(v: &[Duration], p: f64) -> Duration {
     v.get(i).copied().unwrap_or_default()
 }
 
+/// Benchmarks `invoke` on `threads` threads (already resolved, see `threads::resolve`).
 pub fn run(path: &Path, threads: usize, iters: usize, warmup: usize) -> Result<()> {
-    if threads == 0 || iters == 0 {
-        bail!("--threads and --iters must be at least 1");
+    if iters == 0 {
+        bail!("--iters must be at least 1");
     }
     let bytes = io::read(path)?;
     let m = io::load(&bytes, path)?;
     let pool = Pool::new(&m)?;
+    let workers = crate::threads::pool(threads)?;
     let bar = io::progress(threads * iters, "bench");
     let barrier = std::sync::Barrier::new(threads);
     type Timed = (Vec<Duration>, Instant, Instant);
-    let per_thread: Vec<born_std::core::Result<Timed>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    pool.run(|it| {
-                        for _ in 0..warmup {
-                            it.invoke()?;
-                        }
-                        let mut lat = Vec::with_capacity(iters);
-                        barrier.wait();
-                        let begin = Instant::now();
-                        for _ in 0..iters {
-                            let t = Instant::now();
-                            it.invoke()?;
-                            lat.push(t.elapsed());
-                            bar.inc(1);
-                        }
-                        Ok((lat, begin, Instant::now()))
-                    })
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(r) => r,
-                Err(_) => Err(born_std::core::Error::InvalidArgument {
-                    op: "bench",
-                    what: "a benchmark thread panicked",
-                }),
-            })
-            .collect()
+    // Every worker runs this once; the barrier starts their timed phases together, and each
+    // worker reaches it exactly once whatever fails.
+    let per_thread: Vec<born_std::core::Result<Timed>> = workers.broadcast(|_| {
+        let mut waited = false;
+        let timed = pool.run(|it| {
+            let warm = (0..warmup).try_for_each(|_| it.invoke());
+            barrier.wait();
+            waited = true;
+            warm?;
+            let mut lat = Vec::with_capacity(iters);
+            let begin = Instant::now();
+            for _ in 0..iters {
+                let t = Instant::now();
+                it.invoke()?;
+                lat.push(t.elapsed());
+                bar.inc(1);
+            }
+            Ok((lat, begin, Instant::now()))
+        });
+        if !waited {
+            barrier.wait();
+        }
+        timed
     });
     bar.finish_and_clear();
     let mut all = Vec::new();

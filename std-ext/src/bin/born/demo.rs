@@ -133,7 +133,7 @@ pub fn run(a: Args) -> Result<()> {
     let history = match read_history(&summary) {
         Some(h) if !a.retrain && ckpt.exists() => {
             born_std::checkpoint::load(&ad, &mut model, &ckpt)
-                .with_context(|| format!("loading {} (run with --retrain)", ckpt.display()))?;
+                .context("loading the checkpoint (run with --retrain)")?;
             println!(
                 "reusing the trained CNN in {} (--retrain trains again)",
                 ckpt.display()

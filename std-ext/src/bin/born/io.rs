@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// The model file's bytes, aligned for loading.
 pub fn read(path: &Path) -> Result<AlignedBytes> {
-    born_std::export::read_model(path).with_context(|| format!("reading {}", path.display()))
+    born_std::export::read_model(path).context("reading the model")
 }
 
 /// Validates `bytes` as a model.

@@ -6,6 +6,7 @@ mod inspect;
 mod io;
 mod quantize;
 mod run;
+mod threads;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -37,9 +38,9 @@ enum Command {
         /// Training epochs.
         #[arg(long, default_value_t = 4)]
         epochs: usize,
-        /// Worker threads (default: all cores). Also the number of gradient shards.
-        #[arg(long)]
-        threads: Option<usize>,
+        /// Worker threads, 0 = all available cores. Also the number of gradient shards.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
         /// Train again even if a checkpoint exists.
         #[arg(long)]
         retrain: bool,
@@ -66,9 +67,14 @@ enum Command {
         /// writes `name.K.npy` for output K).
         #[arg(long, short, required = true)]
         output: Vec<PathBuf>,
-        /// Threads that run chunks concurrently (results are the same for any count).
+        /// Threads that run chunks concurrently, 0 = all available cores (results are the
+        /// same for any count).
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Convert inputs whose element type differs from the model input's (uint8, int64,
+        /// float64... to float32; int64 to int32). Values are converted, not rescaled.
+        #[arg(long)]
+        cast: bool,
     },
     /// Post-training int8 quantization, calibrated on representative inputs.
     Quantize {
@@ -86,12 +92,18 @@ enum Command {
         /// Central percentage kept by `--method percentile`.
         #[arg(long, default_value_t = 99.99)]
         percentile: f32,
+        /// Keep calibration outliers (magnitudes over 100 times the 99th percentile of the
+        /// nonzero magnitudes) instead of clipping them to the other values' range. NaN and
+        /// infinite values are always an error.
+        #[arg(long)]
+        keep_outliers: bool,
     },
     /// Latency percentiles and throughput of `invoke`.
     Bench {
         /// The model file.
         model: PathBuf,
-        /// Threads, each with its own interpreter on the shared model.
+        /// Threads, each with its own interpreter on the shared model; 0 = all available
+        /// cores.
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// Timed inferences per thread.
@@ -150,9 +162,9 @@ struct TrainCli {
     /// Seed of initialisation, shuffling and dropout.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
+    /// Worker threads, 0 = all available cores.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// Gradient shards per batch (default: the thread count). The trained bits depend
     /// on the seed and the shard count only.
     #[arg(long)]
@@ -184,7 +196,6 @@ struct TrainCli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let result = match cli.command {
         Command::Demo {
             data,
@@ -193,13 +204,15 @@ fn main() -> ExitCode {
             threads,
             retrain,
             check,
-        } => demo::run(demo::Args {
-            data,
-            out_dir,
-            epochs,
-            threads: threads.unwrap_or(cores),
-            retrain,
-            check,
+        } => threads::resolve(threads).and_then(|threads| {
+            demo::run(demo::Args {
+                data,
+                out_dir,
+                epochs,
+                threads,
+                retrain,
+                check,
+            })
         }),
         Command::Train(t) => (|| {
             let TrainCli {
@@ -228,7 +241,7 @@ fn main() -> ExitCode {
                 summary,
                 plot,
             } = *t;
-            let threads = threads.unwrap_or(cores);
+            let threads = threads::resolve(threads)?;
             let model: born_std::train::MnistModel = model.parse().map_err(anyhow::Error::msg)?;
             let cfg = born_std::train::TrainConfig {
                 epochs: epochs.unwrap_or(model.default_epochs()),
@@ -262,26 +275,48 @@ fn main() -> ExitCode {
             input,
             output,
             threads,
-        } => run::run(&model, &input, &output, threads),
+            cast,
+        } => threads::resolve(threads).and_then(|t| run::run(&model, &input, &output, t, cast)),
         Command::Quantize {
             model,
             calibration,
             output,
             method,
             percentile,
-        } => quantize::run(&model, &calibration, &output, &method, percentile),
+            keep_outliers,
+        } => quantize::run(
+            &model,
+            &calibration,
+            &output,
+            &method,
+            percentile,
+            keep_outliers,
+        ),
         Command::Bench {
             model,
             threads,
             iters,
             warmup,
-        } => bench::run(&model, threads, iters, warmup),
+        } => threads::resolve(threads).and_then(|t| bench::run(&model, t, iters, warmup)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("born: {e:#}");
+            eprintln!("born: {}", message(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `e` and its causes joined by ": ", each message once: a cause is left out when the
+/// message before it already ends with it (as `"{path}: {source}"` errors do).
+fn message(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let m = cause.to_string();
+        if !parts.last().is_some_and(|last| last.ends_with(&m)) {
+            parts.push(m);
+        }
+    }
+    parts.join(": ")
 }

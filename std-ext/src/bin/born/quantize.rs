@@ -3,10 +3,24 @@
 use crate::io;
 use anyhow::{bail, Context, Result};
 use born_std::core::model::graph::Graph;
+use born_std::quantize::calibration::{self, Report};
 use born_std::quantize::{quantize, Method};
 use std::path::Path;
 
-pub fn run(path: &Path, calib: &Path, out: &Path, method: &str, percentile: f32) -> Result<()> {
+/// Rows listed in a warning before "...".
+const SHOWN_ROWS: usize = 8;
+
+/// Quantizes the model at `path` to int8 with the calibration inputs in `calib` (checked
+/// first, see `born_std::quantize::calibration`; outliers are clipped unless
+/// `keep_outliers`), and writes it to `out`.
+pub fn run(
+    path: &Path,
+    calib: &Path,
+    out: &Path,
+    method: &str,
+    percentile: f32,
+    keep_outliers: bool,
+) -> Result<()> {
     let method = match method {
         "minmax" => Method::MinMax,
         "percentile" => Method::Percentile(percentile),
@@ -27,6 +41,15 @@ pub fn run(path: &Path, calib: &Path, out: &Path, method: &str, percentile: f32)
         );
     }
     let mut data = a.to_f32();
+    let name = &g.tensors[input].name;
+    let checked = calibration::check(name, &data, rest.iter().product())
+        .with_context(|| format!("checking {}", calib.display()))?;
+    if checked.outliers > 0 {
+        warn_outliers(calib, name, &checked, keep_outliers);
+        if !keep_outliers {
+            checked.clip(&mut data);
+        }
+    }
     let per = want.numel();
     data.truncate(data.len() / per * per);
     if data.is_empty() {
@@ -56,4 +79,36 @@ pub fn run(path: &Path, calib: &Path, out: &Path, method: &str, percentile: f32)
         plan.naive_len
     );
     Ok(())
+}
+
+/// Says on standard error which rows hold outliers and what is done with them.
+fn warn_outliers(calib: &Path, input: &str, r: &Report, kept: bool) {
+    let mut rows: Vec<String> = r
+        .outlier_rows
+        .iter()
+        .take(SHOWN_ROWS)
+        .map(|k| k.to_string())
+        .collect();
+    if r.outlier_rows.len() > SHOWN_ROWS {
+        rows.push("...".into());
+    }
+    let (lo, hi) = r.inlier_range;
+    eprintln!(
+        "born: warning: {}: calibration data for input `{input}` holds {} outlier(s) in row(s) \
+         {} (largest magnitude {:e}; typical magnitude {}, outliers exceed {} times that)",
+        calib.display(),
+        r.outliers,
+        rows.join(", "),
+        r.largest,
+        r.typical,
+        calibration::OUTLIER_FACTOR
+    );
+    if kept {
+        eprintln!("born: warning: outliers kept (--keep-outliers): they widen the int8 ranges");
+    } else {
+        eprintln!(
+            "born: warning: outliers clipped to [{lo}, {hi}], the range of the other values \
+             (--keep-outliers keeps them)"
+        );
+    }
 }

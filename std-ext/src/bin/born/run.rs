@@ -6,6 +6,7 @@ use born_std::core::model::TensorDef;
 use born_std::core::{DType, Interpreter, Model};
 use born_std::npy::{self, NpyArray, NpyData};
 use born_std::Pool;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// One graph input's data, converted to its element type's bytes, with the row count.
@@ -19,30 +20,63 @@ struct Feed {
     rows: usize,
 }
 
-fn to_bytes(a: &NpyArray, dtype: DType) -> Result<Vec<u8>> {
-    Ok(match (dtype, &a.data) {
+/// NumPy's name of an element type in a file.
+fn file_dtype(d: &NpyData) -> &'static str {
+    match d {
+        NpyData::F32(_) => "float32",
+        NpyData::F64(_) => "float64",
+        NpyData::I8(_) => "int8",
+        NpyData::U8(_) => "uint8",
+        NpyData::I32(_) => "int32",
+        NpyData::I64(_) => "int64",
+    }
+}
+
+/// NumPy's name of a model element type.
+fn model_dtype(d: DType) -> &'static str {
+    match d {
+        DType::F32 => "float32",
+        DType::I32 => "int32",
+        DType::I8 => "int8",
+        DType::U8 => "uint8",
+    }
+}
+
+/// The data of `a` as `dtype`'s bytes. Data of another element type is converted only when
+/// `cast` is set (to float32 from any type, to int32 from int64 when the values fit), and a
+/// conversion is reported on standard error.
+fn to_bytes(a: &NpyArray, dtype: DType, cast: bool, what: &str) -> Result<Vec<u8>> {
+    let (have, want) = (file_dtype(&a.data), model_dtype(dtype));
+    if have != want && !cast {
+        bail!("{what} holds {have} data, the model's input is {want} (--cast converts it)");
+    }
+    let bytes = match (dtype, &a.data) {
         (DType::F32, _) => a.to_f32().iter().flat_map(|v| v.to_le_bytes()).collect(),
         (DType::I32, NpyData::I32(v)) => v.iter().flat_map(|v| v.to_le_bytes()).collect(),
         (DType::I32, NpyData::I64(v)) => v
             .iter()
-            .map(|&x| i32::try_from(x).context("int64 input value does not fit int32"))
+            .map(|&x| {
+                i32::try_from(x)
+                    .with_context(|| format!("{what}: int64 value {x} does not fit int32"))
+            })
             .collect::<Result<Vec<i32>>>()?
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect(),
         (DType::I8, NpyData::I8(v)) => v.iter().map(|&x| x as u8).collect(),
         (DType::U8, NpyData::U8(v)) => v.clone(),
-        (want, _) => bail!(
-            "input needs {want:?} data, the file holds {}",
-            a.data.descr()
-        ),
-    })
+        _ => bail!("{what} holds {have} data, which --cast cannot convert to {want}"),
+    };
+    if have != want {
+        eprintln!("born: {what}: converted {have} to {want} (--cast; values are not rescaled)");
+    }
+    Ok(bytes)
 }
 
-fn feed(m: &Model<'_>, t: &TensorDef<'_>, a: &NpyArray) -> Result<Feed> {
+fn feed(m: &Model<'_>, t: &TensorDef<'_>, a: &NpyArray, file: &str, cast: bool) -> Result<Feed> {
     let want = m.shape(t);
     let dims = want.dims();
-    let bytes = to_bytes(a, t.dtype)?;
+    let bytes = to_bytes(a, t.dtype, cast, &format!("input `{}` ({file})", t.name))?;
     let chunk = want.numel() * t.dtype.size();
     if a.shape == dims {
         return Ok(Feed {
@@ -92,7 +126,48 @@ fn output_paths(outputs: &[PathBuf], n: usize) -> Result<Vec<PathBuf>> {
     )
 }
 
-pub fn run(path: &Path, inputs: &[String], outputs: &[PathBuf], threads: usize) -> Result<()> {
+/// Where `p` is once links and `..` are resolved; for a file that does not exist yet, its
+/// resolved folder joined with its name (`None` when the folder does not exist either).
+fn identity(p: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(p).ok().or_else(|| {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+        Some(
+            std::fs::canonicalize(dir.unwrap_or(Path::new(".")))
+                .ok()?
+                .join(p.file_name()?),
+        )
+    })
+}
+
+/// Refuses output paths that are the model file or one of the input files.
+fn refuse_overwrite(outputs: &[PathBuf], model: &Path, inputs: &[&Path]) -> Result<()> {
+    let guarded: Vec<(&str, &Path, Option<PathBuf>)> = std::iter::once(("the model", model))
+        .chain(inputs.iter().map(|&p| ("an input", p)))
+        .map(|(what, p)| (what, p, identity(p)))
+        .collect();
+    for out in outputs {
+        let Some(o) = identity(out) else { continue };
+        if let Some((what, p, _)) = guarded.iter().find(|g| g.2.as_ref() == Some(&o)) {
+            bail!(
+                "--output {} is {what} ({}): refusing to overwrite it",
+                out.display(),
+                p.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs the model at `path` on `.npy` inputs and writes its outputs as `.npy` files, on
+/// `threads` threads (a count from `threads::resolve`); `cast` allows inputs whose element
+/// type differs from the model's.
+pub fn run(
+    path: &Path,
+    inputs: &[String],
+    outputs: &[PathBuf],
+    threads: usize,
+    cast: bool,
+) -> Result<()> {
     let bytes = io::read(path)?;
     let m = io::load(&bytes, path)?;
     if inputs.len() != m.inputs().len() {
@@ -102,19 +177,26 @@ pub fn run(path: &Path, inputs: &[String], outputs: &[PathBuf], threads: usize) 
             m.inputs().len()
         );
     }
+    let specs: Vec<(usize, &str)> = inputs
+        .iter()
+        .enumerate()
+        .map(|(pos, spec)| match spec.split_once('=') {
+            Some((name, file)) => m
+                .input_index(name)
+                .map(|k| (k, file))
+                .with_context(|| format!("the model has no input named {name}")),
+            None => Ok((pos, spec.as_str())),
+        })
+        .collect::<Result<_>>()?;
+    let n_out = m.outputs().len();
+    let paths = output_paths(outputs, n_out)?;
+    let files: Vec<&Path> = specs.iter().map(|&(_, f)| Path::new(f)).collect();
+    refuse_overwrite(&paths, path, &files)?;
     let mut feeds: Vec<Option<Feed>> = (0..m.inputs().len()).map(|_| None).collect();
-    for (pos, spec) in inputs.iter().enumerate() {
-        let (k, file) = match spec.split_once('=') {
-            Some((name, file)) => (
-                m.input_index(name)
-                    .with_context(|| format!("the model has no input named {name}"))?,
-                file,
-            ),
-            None => (pos, spec.as_str()),
-        };
+    for &(k, file) in &specs {
         let a = npy::read_npy(Path::new(file))?;
         let t = m.tensor(m.inputs()[k] as usize)?;
-        if feeds[k].replace(feed(&m, &t, &a)?).is_some() {
+        if feeds[k].replace(feed(&m, &t, &a, file, cast)?).is_some() {
             bail!("input {} given twice", t.name);
         }
     }
@@ -126,8 +208,6 @@ pub fn run(path: &Path, inputs: &[String], outputs: &[PathBuf], threads: usize) 
     if feeds.iter().any(|f| f.chunks != chunks || f.rows != rows) {
         bail!("inputs disagree on the number of rows");
     }
-    let n_out = m.outputs().len();
-    let paths = output_paths(outputs, n_out)?;
     let pool = Pool::new(&m)?;
     let out_defs: Vec<TensorDef<'_>> = m
         .outputs()
@@ -152,27 +232,20 @@ pub fn run(path: &Path, inputs: &[String], outputs: &[PathBuf], threads: usize) 
             (0..n_out).map(|k| output_bytes(it, k)).collect()
         };
     let bar = io::progress(chunks, "run");
-    let threads = threads.clamp(1, chunks.max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let collected = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if c >= chunks {
-                    break;
-                }
+    let workers = crate::threads::pool(threads.min(chunks).max(1))?;
+    let done = workers.install(|| {
+        (0..chunks)
+            .into_par_iter()
+            .map(|c| {
                 let r = pool.run(|it| run_chunk(c, it));
                 bar.inc(1);
-                if let Ok(mut v) = collected.lock() {
-                    v.push((c, r));
-                }
-            });
-        }
+                r
+            })
+            .collect::<born_std::core::Result<Vec<_>>>()
     });
     bar.finish_and_clear();
-    for (c, r) in collected.into_inner().unwrap_or_default() {
-        for (k, o) in r?.into_iter().enumerate() {
+    for (c, outs) in done?.into_iter().enumerate() {
+        for (k, o) in outs.into_iter().enumerate() {
             results[k][c * out_chunk[k]..(c + 1) * out_chunk[k]].copy_from_slice(&o);
         }
     }

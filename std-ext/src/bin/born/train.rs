@@ -137,15 +137,49 @@ pub fn summary_json(dataset: &str, model: MnistModel, threads: usize, h: &[Epoch
     .to_string()
 }
 
+/// Fails unless `path` (given as `flag`) can be written: creates its folder, and opens the
+/// file for writing without truncating it (a file created for the test is removed again).
+fn check_writable(flag: &str, path: &Path) -> Result<()> {
+    let fail = |why: &str| format!("{flag} {}: {why}", path.display());
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| fail(&format!("cannot create the folder {}", dir.display())))?;
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| fail("cannot write the file"))?;
+    if !existed {
+        std::fs::remove_file(path).with_context(|| fail("cannot remove the test file"))?;
+    }
+    Ok(())
+}
+
+/// Trains, then writes the model and whatever else was asked for. Every output location is
+/// checked before the data is loaded, so an unwritable path fails at once.
 pub fn run(a: Args) -> Result<()> {
+    let outputs = [
+        ("--out", Some(&a.out)),
+        ("--checkpoint", a.cfg.checkpoint.as_ref()),
+        ("--int8", a.int8.as_ref()),
+        ("--summary", a.summary.as_ref()),
+        ("--plot", a.plot.as_ref()),
+    ];
+    for (flag, path) in outputs {
+        if let Some(path) = path {
+            check_writable(flag, path)?;
+        }
+    }
     let dir = data_dir(a.data.as_deref())?;
     let (train_set, test_set) = load(&a.dataset, &dir)?;
     let ad = Autodiff::new(Cpu);
     let mut rng = Rng::seed(a.cfg.seed);
     let mut model = a.model.build(&ad, &mut rng)?;
     if let Some(path) = &a.resume {
-        born_std::checkpoint::load(&ad, &mut model, path)
-            .with_context(|| format!("resuming from {}", path.display()))?;
+        born_std::checkpoint::load(&ad, &mut model, path).context("resuming (--resume)")?;
         println!("resumed from {}", path.display());
     }
     println!(
