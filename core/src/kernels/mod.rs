@@ -7,8 +7,8 @@
 //! panicking. None of them allocates.
 
 pub mod activation;
-pub mod conv;
 pub mod compare;
+pub mod conv;
 pub mod cpu;
 pub mod elementwise;
 pub mod gather;
