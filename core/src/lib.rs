@@ -33,6 +33,7 @@ pub mod model;
 #[cfg(feature = "alloc")]
 pub mod nn;
 /// int8 quantization parameters and TFLite fixed-point requantization.
+pub mod ops;
 pub mod quant;
 pub mod rng;
 pub mod shape;
@@ -43,7 +44,8 @@ pub mod train;
 pub use arena::Arena;
 pub use dtype::{DType, Element};
 pub use error::{Error, Result};
-pub use interp::{Interpreter, OpResolver};
+pub use interp::Interpreter;
+pub use ops::OpResolver;
 pub use model::{Model, ModelError};
 pub use rng::Rng;
 pub use shape::{Shape, MAX_RANK};

@@ -18,8 +18,10 @@
 use crate::kernels::math::{self, map, map_inplace, Isa, LaneFn, Lanes, Portable};
 use crate::{Error, Result};
 
-/// An element-wise activation function.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// An element-wise activation function. It is also the attribute record of the
+/// [`Activation`](crate::ops::activation::Activation) op and of fused activations in
+/// `.born` files: the variant order is part of the format.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Activation {
     /// `x`.
     Identity,
@@ -45,6 +47,57 @@ pub enum Activation {
     Exp,
     /// `sqrt x` ([`math::sqrt`], correctly rounded; NaN below zero).
     Sqrt,
+}
+
+/// An [`Activation`] as two plain words (a prepared node's params).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ActWords {
+    /// Variant number (0 for none).
+    pub code: u32,
+    /// The variant's parameter (the slope of [`Activation::LeakyRelu`]).
+    pub param: f32,
+}
+
+impl ActWords {
+    /// `act` (or no activation) as words.
+    pub fn pack(act: Option<Activation>) -> ActWords {
+        use Activation::*;
+        let (code, param) = match act {
+            None => (0, 0.0),
+            Some(Identity) => (1, 0.0),
+            Some(Relu) => (2, 0.0),
+            Some(Relu6) => (3, 0.0),
+            Some(LeakyRelu(s)) => (4, s),
+            Some(Sigmoid) => (5, 0.0),
+            Some(Tanh) => (6, 0.0),
+            Some(Gelu) => (7, 0.0),
+            Some(GeluTanh) => (8, 0.0),
+            Some(Silu) => (9, 0.0),
+            Some(Exp) => (10, 0.0),
+            Some(Sqrt) => (11, 0.0),
+        };
+        ActWords { code, param }
+    }
+
+    /// The activation these words hold (`None` for none or an unknown code).
+    pub fn unpack(self) -> Option<Activation> {
+        use Activation::*;
+        Some(match self.code {
+            1 => Identity,
+            2 => Relu,
+            3 => Relu6,
+            4 => LeakyRelu(self.param),
+            5 => Sigmoid,
+            6 => Tanh,
+            7 => Gelu,
+            8 => GeluTanh,
+            9 => Silu,
+            10 => Exp,
+            11 => Sqrt,
+            _ => return None,
+        })
+    }
 }
 
 impl Activation {

@@ -17,7 +17,10 @@ use crate::shape::{Shape, MAX_RANK};
 use crate::{Error, Result};
 
 /// A binary element-wise operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// It is also the attribute record of the [`Binary`](crate::ops::binary::Binary) op in
+/// `.born` files: the variant order is part of the format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BinaryOp {
     /// `a + b`.
     Add,
@@ -36,6 +39,21 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// Every operation, in variant order ([`BinaryOp::code`] indexes it).
+    pub const ALL: [BinaryOp; 7] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Max,
+        BinaryOp::Min,
+        BinaryOp::Pow,
+    ];
+
+    /// The variant's position in [`BinaryOp::ALL`].
+    pub fn code(self) -> u32 {
+        BinaryOp::ALL.iter().position(|&b| b == self).unwrap_or(0) as u32
+    }
     /// The scalar definition of the operation.
     #[inline]
     pub fn apply(self, a: f32, b: f32) -> f32 {

@@ -188,6 +188,27 @@ pub enum ModelError {
         /// What is wrong.
         what: &'static str,
     },
+    /// An op record names an op id that no registered op has (unknown to this build, or
+    /// left out of the [`OpResolver`](crate::ops::OpResolver) in use).
+    UnknownOp {
+        /// The op.
+        op: usize,
+        /// Its op id.
+        id: u16,
+    },
+    /// An op has the wrong number of outputs.
+    Outputs {
+        /// The op.
+        op: usize,
+        /// Its kind.
+        kind: &'static str,
+        /// Fewest outputs it writes.
+        min: usize,
+        /// Most outputs it writes.
+        max: usize,
+        /// Outputs listed.
+        got: usize,
+    },
 }
 
 impl fmt::Display for ModelError {
@@ -206,7 +227,9 @@ impl fmt::Display for ModelError {
             UnsupportedVersion { found, supported } => {
                 write!(
                     f,
-                    "format version {found} unsupported (this build reads {supported})"
+                    "format version {found} unsupported (this build reads {supported}); \
+                     re-export the model with this build (from its nn modules, checkpoint \
+                     or ONNX file) to convert it"
                 )
             }
             FileLength { declared, actual } => {
@@ -289,6 +312,18 @@ impl fmt::Display for ModelError {
             Quantization { op, operand, what } => {
                 write!(f, "op {op} operand {operand}: quantization: {what}")
             }
+            UnknownOp { op, id } => write!(
+                f,
+                "op {op}: op id {id} is not registered (unknown to this build or not in the \
+                 OpResolver)"
+            ),
+            Outputs {
+                op,
+                kind,
+                min,
+                max,
+                got,
+            } => write!(f, "op {op} ({kind}): {got} outputs, writes {min}..={max}"),
         }
     }
 }

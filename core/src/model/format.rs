@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// The first four bytes of every `.born` file.
 pub const MAGIC: [u8; 4] = *b"BORN";
 /// The format version this crate reads and writes.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Length of the fixed preamble at the start of the file.
 pub const PREAMBLE_LEN: usize = 64;
 /// Length of the CRC-32 that ends the file.
@@ -19,8 +19,8 @@ pub const CRC_LEN: usize = 4;
 /// Alignment (bytes) of the weights section, of every constant inside it, of every arena
 /// offset, and of the model bytes in memory.
 pub const ALIGN: usize = 16;
-/// Most inputs an op takes.
-pub const MAX_OP_INPUTS: usize = 6;
+/// Most operands (inputs plus outputs) one op lists.
+pub const MAX_OPERANDS: usize = 64;
 /// Most graph inputs, and most graph outputs, a model has.
 pub const MAX_IO: usize = 8;
 
@@ -76,6 +76,8 @@ pub struct Meta<'a> {
     pub arena_len: u32,
     /// Bytes the activations would need with no reuse (reported, not used).
     pub naive_arena_len: u32,
+    /// Bytes of the state region (tensors that persist across invokes).
+    pub state_len: u32,
 }
 
 /// Dimensions as stored: rank and up to [`MAX_RANK`] extents (unused slots zero).
@@ -136,6 +138,13 @@ pub enum Storage {
         /// for graph outputs.
         last: u32,
     },
+    /// A region of the interpreter's state, which keeps its bytes from one invoke to the
+    /// next (zero after `Interpreter::new` and `reset_state`); any op may read it, and ops
+    /// listing it as an output overwrite it in execution order.
+    State {
+        /// Byte offset in the state region (multiple of [`ALIGN`]).
+        offset: u32,
+    },
 }
 
 /// What a tensor is to the graph.
@@ -173,7 +182,8 @@ pub enum Quant {
 /// One tensor record.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TensorDef<'a> {
-    /// Name (unique names are not required; graph inputs and outputs are found by name).
+    /// Name, possibly empty (unique names are not required; graph inputs and outputs are
+    /// found by name).
     #[serde(borrow)]
     pub name: &'a str,
     /// Element type.
@@ -208,214 +218,66 @@ impl Quant {
     }
 }
 
-/// Activation applied in place to the output of a fully connected or conv op.
+/// Sentinel operand id: an optional input that is absent.
+pub const ABSENT: u32 = u32::MAX;
+
+/// One op record: a stable numeric op id (see [`crate::ops`]), the op's attribute record
+/// (postcard bytes of its `Attrs` type, validated by the op's `prepare`), and its operand
+/// lists. Everything is borrowed from the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FusedAct {
-    /// None.
-    None,
-    /// `max(x, 0)`.
-    Relu,
-    /// `min(max(x, 0), 6)`.
-    Relu6,
+pub struct OpDef<'a> {
+    /// Which op ([`crate::ops::Op::ID`]).
+    pub op: u16,
+    /// Postcard-encoded attributes of the op.
+    #[serde(borrow)]
+    pub attrs: &'a [u8],
+    /// Tensor ids read, as little-endian `u32`s ([`ABSENT`] for a missing optional input).
+    #[serde(borrow)]
+    pub inputs: &'a [u8],
+    /// Tensor ids written, as little-endian `u32`s.
+    #[serde(borrow)]
+    pub outputs: &'a [u8],
 }
 
-/// Element-wise function of an [`Op::Activation`].
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub enum ActKind {
-    /// `max(x, 0)`.
-    Relu,
-    /// `min(max(x, 0), 6)`.
-    Relu6,
-    /// `x` if positive, else `alpha * x`.
-    LeakyRelu(f32),
-    /// Logistic sigmoid.
-    Sigmoid,
-    /// Hyperbolic tangent.
-    Tanh,
-    /// Exact (erf) GELU.
-    Gelu,
-    /// Tanh-approximated GELU.
-    GeluTanh,
-    /// `x * sigmoid(x)`.
-    Silu,
+/// `u32` number `k` of a little-endian list; `None` past the end.
+pub fn id_at(list: &[u8], k: usize) -> Option<u32> {
+    let b = list.get(4 * k..4 * k + 4)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-/// Element-wise binary function of an [`Op::Binary`] (NumPy broadcasting).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BinKind {
-    /// `a + b`.
-    Add,
-    /// `a - b`.
-    Sub,
-    /// `a * b`.
-    Mul,
-    /// `a / b`.
-    Div,
-    /// `max(a, b)`.
-    Max,
-    /// `min(a, b)`.
-    Min,
-}
+impl OpDef<'_> {
+    /// Number of inputs listed (absent ones included).
+    pub fn n_inputs(&self) -> usize {
+        self.inputs.len() / 4
+    }
 
-/// Convolution attributes (NCHW input, OIHW weight).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConvAttrs {
-    /// `[height, width]` steps.
-    pub stride: [u32; 2],
-    /// `[top, left, bottom, right]` zero padding.
-    pub padding: [u32; 4],
-    /// `[height, width]` tap spacing.
-    pub dilation: [u32; 2],
-    /// Channel groups.
-    pub groups: u32,
-}
+    /// Number of outputs.
+    pub fn n_outputs(&self) -> usize {
+        self.outputs.len() / 4
+    }
 
-/// Pooling attributes (NCHW).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolAttrs {
-    /// `[height, width]` window.
-    pub kernel: [u32; 2],
-    /// `[height, width]` steps.
-    pub stride: [u32; 2],
-    /// `[top, left, bottom, right]` padding.
-    pub padding: [u32; 4],
-    /// `[height, width]` tap spacing.
-    pub dilation: [u32; 2],
-    /// Round the output size up (PyTorch `ceil_mode`).
-    pub ceil_mode: bool,
-    /// Average pooling divides by the full window, padding included.
-    pub count_include_pad: bool,
-}
+    /// Input `k`'s tensor id; `None` past the end or when absent.
+    pub fn input(&self, k: usize) -> Option<u32> {
+        id_at(self.inputs, k).filter(|&i| i != ABSENT)
+    }
 
-/// Requantization of int8 add, as in TFLite's int8 `ADD`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QAddAttrs {
-    /// Left shift applied to both inputs before scaling (20 in TFLite).
-    pub left_shift: i32,
-    /// Fixed-point multiplier of input 1.
-    pub input1_multiplier: i32,
-    /// Shift of input 1.
-    pub input1_shift: i32,
-    /// Fixed-point multiplier of input 2.
-    pub input2_multiplier: i32,
-    /// Shift of input 2.
-    pub input2_shift: i32,
-    /// Fixed-point multiplier of the sum.
-    pub output_multiplier: i32,
-    /// Shift of the sum.
-    pub output_shift: i32,
-    /// Lower clamp of the output.
-    pub act_min: i8,
-    /// Upper clamp of the output.
-    pub act_max: i8,
-}
+    /// Output `k`'s tensor id.
+    pub fn output(&self, k: usize) -> Option<u32> {
+        id_at(self.outputs, k)
+    }
 
-/// One operation with its attributes. Inputs, in order, are listed at each variant; the
-/// single output follows from the inputs (see `docs/FORMAT.md`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Op {
-    /// `y = x W^T (+ b)` then `act`; inputs `x [.., K]`, `W [N, K]`, optional `b [N]`.
-    FullyConnected {
-        /// Fused activation.
-        act: FusedAct,
-    },
-    /// 2-D convolution then `act`; inputs `x [N,C,H,W]`, `W [O,C/g,KH,KW]`, optional `b [O]`.
-    Conv2d {
-        /// Geometry.
-        conv: ConvAttrs,
-        /// Fused activation.
-        act: FusedAct,
-    },
-    /// Max pooling; input `x [N,C,H,W]`.
-    MaxPool2d(PoolAttrs),
-    /// Average pooling; input `x [N,C,H,W]`.
-    AvgPool2d(PoolAttrs),
-    /// Mean over H and W; input `x [N,C,H,W]`, output `[N,C]`.
-    GlobalAvgPool2d,
-    /// Element-wise activation; input `x`.
-    Activation(ActKind),
-    /// Softmax over the last axis; input `x`.
-    Softmax,
-    /// Log-softmax over the last axis; input `x`.
-    LogSoftmax,
-    /// Layer normalisation over the last axis; inputs `x`, `gamma [D]`, `beta [D]`.
-    LayerNorm {
-        /// Added to the variance.
-        eps: f32,
-    },
-    /// RMS normalisation over the last axis; inputs `x`, `gamma [D]`.
-    RmsNorm {
-        /// Added to the mean square.
-        eps: f32,
-    },
-    /// Inference batch normalisation along axis 1; inputs `x [N, C, ..]`, `mean [C]`,
-    /// `var [C]`, `gamma [C]`, `beta [C]`.
-    BatchNorm {
-        /// Added to the variance.
-        eps: f32,
-    },
-    /// Broadcasting binary op; inputs `a`, `b`.
-    Binary(BinKind),
-    /// Same elements, the output tensor's shape; input `x`.
-    Reshape,
-    /// Rows of a table; inputs `table [V, D]` (f32), `ids` (i32), output `ids.shape + [D]`.
-    Embedding,
-    /// f32 to int8 with the output's per-tensor parameters; input `x`.
-    Quantize,
-    /// int8 to f32 with the input's per-tensor parameters; input `q`.
-    Dequantize,
-    /// int8 fully connected; inputs `x`, `W`, bias (i32 or absent), multipliers `[N]` (i32),
-    /// shifts `[N]` (i32).
-    QFullyConnected {
-        /// Lower clamp of the output (fused activation).
-        act_min: i8,
-        /// Upper clamp of the output.
-        act_max: i8,
-    },
-    /// int8 convolution; inputs as [`Op::Conv2d`] plus multipliers and shifts `[O]`.
-    QConv2d {
-        /// Geometry.
-        conv: ConvAttrs,
-        /// Lower clamp of the output.
-        act_min: i8,
-        /// Upper clamp of the output.
-        act_max: i8,
-    },
-    /// int8 max pooling (same quantization in and out).
-    QMaxPool2d(PoolAttrs),
-    /// int8 average pooling (same quantization in and out).
-    QAvgPool2d(PoolAttrs),
-    /// int8 addition of two tensors of one shape (or a one-element `b`).
-    QAdd(QAddAttrs),
-    /// int8 softmax over the last axis (output scale 1/256, zero point -128).
-    QSoftmax {
-        /// Fixed-point multiplier of `beta * input_scale`.
-        beta_multiplier: i32,
-        /// Its left shift.
-        beta_left_shift: i32,
-        /// Smallest input difference that still contributes.
-        diff_min: i32,
-    },
-}
+    /// The input ids in order ([`ABSENT`] kept).
+    pub fn input_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.inputs
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
 
-/// An op and the tensors it reads and writes.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OpDef {
-    /// What to compute.
-    pub op: Op,
-    /// How many entries of `inputs` are used.
-    pub n_inputs: u8,
-    /// Tensor ids read, in the order the op lists them; unused slots are zero.
-    pub inputs: [u32; MAX_OP_INPUTS],
-    /// Tensor id written.
-    pub output: u32,
-}
-
-impl OpDef {
-    /// The tensor ids read (the used part of `inputs`).
-    pub fn inputs(&self) -> &[u32] {
-        let n = usize::from(self.n_inputs).min(MAX_OP_INPUTS);
-        &self.inputs[..n]
+    /// The output ids in order.
+    pub fn output_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.outputs
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 }
 

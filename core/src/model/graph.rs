@@ -2,11 +2,15 @@
 //! build, and what [`Graph::encode`] turns into `.born` bytes once a memory plan is chosen.
 
 use super::format::{
-    Dims, Layout, Meta, Op, OpDef, Quant, Role, Storage, TensorDef, ALIGN, CRC_LEN, MAGIC, MAX_IO,
-    MAX_OP_INPUTS, PREAMBLE_LEN, SECTIONS, VERSION,
+    Dims, Layout, Meta, OpDef, Quant, Role, Storage, TensorDef, ABSENT, ALIGN, CRC_LEN, MAGIC,
+    MAX_IO, PREAMBLE_LEN, SECTIONS, VERSION,
 };
-use super::ops::{self, Operand};
 use super::Model;
+use crate::kernels::activation::Activation;
+use crate::ops::conv2d::Conv2d;
+use crate::ops::fully_connected::FullyConnected;
+use crate::ops::prepare::OutSlot;
+use crate::ops::{Op, OpReg, Operand, Prepare, MAX_INPUTS, MAX_OUTPUTS};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -36,6 +40,24 @@ pub enum QuantSpec {
     },
 }
 
+impl QuantSpec {
+    /// The record form (per-channel scales' offset left 0: only the axis matters to an
+    /// op's rules).
+    pub fn stored(&self) -> Quant {
+        match self {
+            QuantSpec::None => Quant::None,
+            QuantSpec::PerTensor { scale, zero_point } => Quant::PerTensor {
+                scale: *scale,
+                zero_point: *zero_point,
+            },
+            QuantSpec::PerChannel { axis, .. } => Quant::PerChannel {
+                axis: *axis,
+                scales: 0,
+            },
+        }
+    }
+}
+
 /// A tensor of a [`Graph`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorSpec {
@@ -49,17 +71,60 @@ pub struct TensorSpec {
     pub quant: QuantSpec,
     /// Little-endian bytes of a constant; `None` for activations and graph inputs.
     pub data: Option<Vec<u8>>,
+    /// True for a state tensor (kept across invokes, zero at start).
+    pub state: bool,
 }
+
+/// Tensor id of an absent optional input in [`OpSpec::inputs`].
+pub const ABSENT_INPUT: usize = usize::MAX;
 
 /// An op of a [`Graph`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpSpec {
-    /// What it computes.
-    pub op: Op,
-    /// Tensor ids read.
+    /// Which op ([`Op::ID`]).
+    pub op: u16,
+    /// Its postcard-encoded attributes.
+    pub attrs: Vec<u8>,
+    /// Tensor ids read ([`ABSENT_INPUT`] for a missing optional input).
     pub inputs: Vec<usize>,
-    /// Tensor id written.
-    pub output: usize,
+    /// Tensor ids written.
+    pub outputs: Vec<usize>,
+}
+
+impl OpSpec {
+    /// True when this is op `O`.
+    pub fn is<O: Op>(&self) -> bool {
+        self.op == O::ID
+    }
+
+    /// The attributes of op `O`; `None` when this is another op (or they do not decode).
+    pub fn attrs<O: Op>(&self) -> Option<O::Attrs> {
+        if !self.is::<O>() {
+            return None;
+        }
+        match postcard::take_from_bytes(&self.attrs) {
+            Ok((a, [])) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The op's name, `"?"` when unknown to this build.
+    pub fn name(&self) -> &'static str {
+        crate::ops::ALL
+            .table()
+            .find(self.op)
+            .map_or("?", |(_, r)| r.name)
+    }
+
+    /// Output 0.
+    pub fn output(&self) -> usize {
+        self.outputs.first().copied().unwrap_or(ABSENT_INPUT)
+    }
+}
+
+/// The postcard bytes of `attrs`.
+pub fn encode_attrs<T: Serialize>(attrs: &T) -> Result<Vec<u8>> {
+    postcard::to_allocvec(attrs).map_err(|_| bad("attributes do not serialize"))
 }
 
 /// The lifetime and size of an activation tensor, for a memory planner.
@@ -125,6 +190,7 @@ impl Graph {
             shape: Shape::new(dims)?,
             quant: QuantSpec::None,
             data: None,
+            state: false,
         });
         self.inputs.push(id);
         Ok(id)
@@ -157,10 +223,24 @@ impl Graph {
             shape,
             quant: QuantSpec::None,
             data: Some(bytes),
+            state: false,
         }))
     }
 
-    fn operand(&self, id: usize) -> Result<Operand> {
+    /// Adds a state tensor (zero at start, kept across invokes; ops write it by listing it
+    /// as an output with [`Graph::add_op_into`]); returns its id.
+    pub fn add_state(&mut self, name: &str, dtype: DType, dims: &[usize]) -> Result<usize> {
+        Ok(self.push(TensorSpec {
+            name: name.to_string(),
+            dtype,
+            shape: Shape::new(dims)?,
+            quant: QuantSpec::None,
+            data: None,
+            state: true,
+        }))
+    }
+
+    fn operand(&self, id: usize) -> Result<Operand<'_>> {
         let t = self.tensors.get(id).ok_or(Error::IndexOutOfRange {
             op: "graph",
             what: "tensor id",
@@ -170,41 +250,168 @@ impl Graph {
         Ok(Operand {
             dtype: t.dtype,
             shape: t.shape,
+            quant: t.quant.stored(),
+            data: t.data.as_deref(),
         })
     }
 
-    /// Appends `op` reading `inputs`, with a new output tensor `name` whose element type and
-    /// shape follow from the op's rules (for [`Op::Reshape`], `target` is the new shape);
-    /// returns the output's id. The op's rules are checked here as the loader will.
-    pub fn add_op(
-        &mut self,
-        op: Op,
+    /// Runs op `id`'s `prepare` on `inputs` (with the quantization of existing `outputs`
+    /// where given): the output element types and shapes it declares.
+    fn infer(
+        &self,
+        id: u16,
+        attrs: &[u8],
         inputs: &[usize],
-        name: &str,
-        target: Option<&[usize]>,
-    ) -> Result<usize> {
-        if inputs.len() > MAX_OP_INPUTS {
-            return Err(bad("more than 6 op inputs"));
+        outputs: &[Option<usize>],
+    ) -> Result<Vec<(DType, Shape)>> {
+        let (_, reg): (usize, &OpReg) = crate::ops::ALL
+            .table()
+            .find(id)
+            .ok_or(Error::Model(super::ModelError::UnknownOp {
+                op: self.ops.len(),
+                id,
+            }))?;
+        let (n_in, n_out) = (inputs.len(), outputs.len());
+        let arity = |(lo, hi): (usize, usize), n: usize, max: usize| n >= lo && n <= hi.min(max);
+        if !arity(reg.inputs, n_in, MAX_INPUTS) {
+            return Err(Error::Model(super::ModelError::Arity {
+                op: self.ops.len(),
+                kind: reg.name,
+                min: reg.inputs.0,
+                max: reg.inputs.1.min(MAX_INPUTS),
+                got: n_in,
+            }));
+        }
+        if !arity(reg.outputs, n_out, MAX_OUTPUTS) {
+            return Err(Error::Model(super::ModelError::Outputs {
+                op: self.ops.len(),
+                kind: reg.name,
+                min: reg.outputs.0,
+                max: reg.outputs.1.min(MAX_OUTPUTS),
+                got: n_out,
+            }));
         }
         let ins = inputs
             .iter()
-            .map(|&i| self.operand(i))
+            .map(|&i| {
+                if i == ABSENT_INPUT {
+                    Ok(None)
+                } else {
+                    self.operand(i).map(Some)
+                }
+            })
             .collect::<Result<Vec<_>>>()?;
-        let target = target.map(Shape::new).transpose()?;
-        let (dtype, shape) = ops::infer(self.ops.len(), &op, &ins, target)?;
-        let out = self.push(TensorSpec {
-            name: name.to_string(),
-            dtype,
-            shape,
-            quant: QuantSpec::None,
-            data: None,
-        });
+        let mut outs = outputs
+            .iter()
+            .map(|o| {
+                Ok(OutSlot {
+                    quant: match o {
+                        Some(i) => Some(self.operand(*i)?.quant),
+                        None => None,
+                    },
+                    declared: None,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut cx = Prepare {
+            op: self.ops.len(),
+            name: reg.name,
+            ins: &ins,
+            outs: &mut outs,
+            scratch: 0,
+        };
+        (reg.prepare)(attrs, &mut cx)?;
+        outs.iter()
+            .map(|o| o.declared.ok_or(bad("op did not declare every output")))
+            .collect()
+    }
+
+    /// Appends op `O` with `attrs` reading `inputs` ([`ABSENT_INPUT`] for a missing
+    /// optional one), with a new output tensor `name` whose element type and shape follow
+    /// from the op's rules; returns the output's id. The op's rules are checked here as the
+    /// loader will.
+    pub fn add_op<O: Op>(&mut self, attrs: O::Attrs, inputs: &[usize], name: &str) -> Result<usize> {
+        let ids = self.add_op_multi::<O>(attrs, inputs, &[name])?;
+        ids.first().copied().ok_or(bad("op has no output"))
+    }
+
+    /// [`Graph::add_op`] for an op with several outputs, one new tensor per name.
+    pub fn add_op_multi<O: Op>(
+        &mut self,
+        attrs: O::Attrs,
+        inputs: &[usize],
+        names: &[&str],
+    ) -> Result<Vec<usize>> {
+        self.add_raw(O::ID, encode_attrs(&attrs)?, inputs, names)
+    }
+
+    /// Appends op `O` writing existing tensors `outputs` (state tensors).
+    pub fn add_op_into<O: Op>(
+        &mut self,
+        attrs: O::Attrs,
+        inputs: &[usize],
+        outputs: &[usize],
+    ) -> Result<()> {
+        let attrs = encode_attrs(&attrs)?;
+        let outs: Vec<Option<usize>> = outputs.iter().map(|&o| Some(o)).collect();
+        let declared = self.infer(O::ID, &attrs, inputs, &outs)?;
+        for (&o, (dtype, shape)) in outputs.iter().zip(declared) {
+            let t = &self.tensors[o];
+            if !t.state {
+                return Err(bad("ops write existing tensors only when they are state"));
+            }
+            if t.dtype != dtype || t.shape != shape {
+                return Err(bad("the op's output does not match the state tensor"));
+            }
+        }
         self.ops.push(OpSpec {
-            op,
+            op: O::ID,
+            attrs,
             inputs: inputs.to_vec(),
-            output: out,
+            outputs: outputs.to_vec(),
         });
-        Ok(out)
+        Ok(())
+    }
+
+    /// Appends op `id` with encoded `attrs` and one new output per name (what copying an
+    /// op from another graph needs); returns the output ids.
+    pub fn add_raw(
+        &mut self,
+        id: u16,
+        attrs: Vec<u8>,
+        inputs: &[usize],
+        names: &[&str],
+    ) -> Result<Vec<usize>> {
+        let declared = self.infer(id, &attrs, inputs, &vec![None; names.len()])?;
+        let outputs = names
+            .iter()
+            .zip(declared)
+            .map(|(name, (dtype, shape))| {
+                self.push(TensorSpec {
+                    name: name.to_string(),
+                    dtype,
+                    shape,
+                    quant: QuantSpec::None,
+                    data: None,
+                    state: false,
+                })
+            })
+            .collect::<Vec<_>>();
+        self.ops.push(OpSpec {
+            op: id,
+            attrs,
+            inputs: inputs.to_vec(),
+            outputs: outputs.clone(),
+        });
+        Ok(outputs)
+    }
+
+    /// Appends a [`Reshape`](crate::ops::reshape::Reshape) of `x` to `dims`; returns the
+    /// output's id.
+    pub fn add_reshape(&mut self, x: usize, dims: &[usize], name: &str) -> Result<usize> {
+        let shape = Dims::from_shape(&Shape::new(dims)?).ok_or(Error::Overflow { op: "graph" })?;
+        let attrs = crate::ops::reshape::ReshapeAttrs { shape };
+        self.add_op::<crate::ops::reshape::Reshape>(attrs, &[x], name)
     }
 
     /// Marks tensor `id` as the next graph output.
@@ -223,36 +430,45 @@ impl Graph {
     pub fn fuse_activations(&mut self) -> Result<()> {
         let mut readers = vec![0usize; self.tensors.len()];
         for op in &self.ops {
-            for &i in &op.inputs {
+            for &i in op.inputs.iter().filter(|&&i| i != ABSENT_INPUT) {
                 readers[i] += 1;
             }
         }
         let mut producer = vec![usize::MAX; self.tensors.len()];
         for (i, op) in self.ops.iter().enumerate() {
-            producer[op.output] = i;
+            for &o in &op.outputs {
+                producer[o] = i;
+            }
         }
         let mut keep = vec![true; self.ops.len()];
         for j in 0..self.ops.len() {
-            let fused = match self.ops[j].op {
-                Op::Activation(super::format::ActKind::Relu) => super::format::FusedAct::Relu,
-                Op::Activation(super::format::ActKind::Relu6) => super::format::FusedAct::Relu6,
+            let fused = match self.ops[j].attrs::<crate::ops::activation::Activation>() {
+                Some(a @ (Activation::Relu | Activation::Relu6)) => a,
                 _ => continue,
             };
             let t = self.ops[j].inputs[0];
             let p = producer[t];
-            if p == usize::MAX || readers[t] != 1 || self.outputs.contains(&t) {
+            if p == usize::MAX
+                || readers[t] != 1
+                || self.outputs.contains(&t)
+                || self.tensors[t].state
+                || self.tensors[self.ops[j].output()].state
+            {
                 continue;
             }
-            let slot = match &mut self.ops[p].op {
-                Op::FullyConnected { act } | Op::Conv2d { act, .. } => act,
-                _ => continue,
-            };
-            if *slot != super::format::FusedAct::None {
+            let fused_out = self.ops[j].outputs[0];
+            let spec = &mut self.ops[p];
+            if let Some(mut a) = spec.attrs::<FullyConnected>().filter(|a| a.act.is_none()) {
+                a.act = Some(fused);
+                spec.attrs = encode_attrs(&a)?;
+            } else if let Some(mut a) = spec.attrs::<Conv2d>().filter(|a| a.act.is_none()) {
+                a.act = Some(fused);
+                spec.attrs = encode_attrs(&a)?;
+            } else {
                 continue;
             }
-            *slot = fused;
-            self.ops[p].output = self.ops[j].output;
-            producer[self.ops[j].output] = p;
+            spec.outputs[0] = fused_out;
+            producer[fused_out] = p;
             keep[j] = false;
         }
         let mut k = keep.iter();
@@ -265,8 +481,10 @@ impl Graph {
     fn compact(&mut self) {
         let mut used = vec![false; self.tensors.len()];
         for op in &self.ops {
-            for &i in op.inputs.iter().chain([&op.output]) {
-                used[i] = true;
+            for &i in op.inputs.iter().chain(&op.outputs) {
+                if i != ABSENT_INPUT {
+                    used[i] = true;
+                }
             }
         }
         for &i in self.inputs.iter().chain(&self.outputs) {
@@ -283,8 +501,10 @@ impl Graph {
         let mut u = used.iter();
         self.tensors.retain(|_| u.next().copied().unwrap_or(false));
         for op in &mut self.ops {
-            for i in op.inputs.iter_mut().chain([&mut op.output]) {
-                *i = new_id[*i];
+            for i in op.inputs.iter_mut().chain(op.outputs.iter_mut()) {
+                if *i != ABSENT_INPUT {
+                    *i = new_id[*i];
+                }
             }
         }
         for i in self.inputs.iter_mut().chain(self.outputs.iter_mut()) {
@@ -292,8 +512,8 @@ impl Graph {
         }
     }
 
-    /// The activation tensors (graph inputs and op outputs) with their lifetimes, in tensor
-    /// id order, for a memory planner.
+    /// The activation tensors (graph inputs and op outputs, not state) with their
+    /// lifetimes, in tensor id order, for a memory planner.
     pub fn lifetimes(&self) -> Result<Vec<Lifetime>> {
         let n_ops = self.ops.len();
         let mut first = vec![None::<usize>; self.tensors.len()];
@@ -302,11 +522,16 @@ impl Graph {
             first[i] = Some(0);
         }
         for (i, op) in self.ops.iter().enumerate() {
-            for &x in &op.inputs {
+            for &x in op.inputs.iter().filter(|&&x| x != ABSENT_INPUT) {
                 last[x] = last[x].max(i + 1);
             }
-            if first[op.output].replace(i + 1).is_some() {
-                return Err(bad("a tensor is written twice"));
+            for &o in &op.outputs {
+                if self.tensors[o].state {
+                    continue;
+                }
+                if first[o].replace(i + 1).is_some() {
+                    return Err(bad("a tensor is written twice"));
+                }
             }
         }
         for &o in &self.outputs {
@@ -328,13 +553,19 @@ impl Graph {
                 reuse_of: None,
             });
         }
+        let table = crate::ops::ALL.table();
         for (i, op) in self.ops.iter().enumerate() {
-            let Some(&src) = op.inputs.first() else {
+            let (Some(&src), Some(&dst)) = (op.inputs.first(), op.outputs.first()) else {
                 continue;
             };
-            let (s, d) = (slot[src], slot[op.output]);
-            if ops::in_place(&op.op)
+            if src == ABSENT_INPUT {
+                continue;
+            }
+            let in_place = table.find(op.op).is_some_and(|(_, r)| r.in_place);
+            let (s, d) = (slot[src], slot[dst]);
+            if in_place
                 && s != usize::MAX
+                && d != usize::MAX
                 && list[s].last == i + 1
                 && list[d].size <= list[s].size
             {
@@ -342,9 +573,9 @@ impl Graph {
             }
         }
         for (id, t) in self.tensors.iter().enumerate() {
-            if first[id].is_none() && t.data.is_none() {
+            if first[id].is_none() && t.data.is_none() && !t.state {
                 return Err(bad(
-                    "a tensor is neither constant, input nor written by an op",
+                    "a tensor is neither constant, state, input nor written by an op",
                 ));
             }
         }
@@ -397,6 +628,18 @@ impl Graph {
                 last: u32_of(l.last)?,
             });
         }
+        let mut state_len = 0usize;
+        for (id, t) in self.tensors.iter().enumerate() {
+            if t.state {
+                arena_of[id] = Some(Storage::State {
+                    offset: u32_of(state_len)?,
+                });
+                let bytes = t.shape.numel() * t.dtype.size();
+                state_len = state_len
+                    .checked_add(bytes.div_ceil(ALIGN) * ALIGN)
+                    .ok_or(Error::Overflow { op: "graph" })?;
+            }
+        }
         let mut tensors: Vec<u8> = Vec::new();
         let mut tindex: Vec<u8> = Vec::new();
         for (id, t) in self.tensors.iter().enumerate() {
@@ -443,15 +686,20 @@ impl Graph {
         let mut ops_bytes: Vec<u8> = Vec::new();
         let mut oindex: Vec<u8> = Vec::new();
         for op in &self.ops {
-            let mut inputs = [0u32; MAX_OP_INPUTS];
-            for (d, &s) in inputs.iter_mut().zip(&op.inputs) {
-                *d = u32_of(s)?;
-            }
+            let ids = |list: &[usize]| -> Result<Vec<u8>> {
+                let mut v = Vec::with_capacity(4 * list.len());
+                for &i in list {
+                    let id = if i == ABSENT_INPUT { ABSENT } else { u32_of(i)? };
+                    v.extend_from_slice(&id.to_le_bytes());
+                }
+                Ok(v)
+            };
+            let (inputs, outputs) = (ids(&op.inputs)?, ids(&op.outputs)?);
             let def = OpDef {
                 op: op.op,
-                n_inputs: op.inputs.len() as u8,
-                inputs,
-                output: u32_of(op.output)?,
+                attrs: &op.attrs,
+                inputs: &inputs,
+                outputs: &outputs,
             };
             oindex.extend_from_slice(&u32_of(ops_bytes.len())?.to_le_bytes());
             append(&mut ops_bytes, &def)?;
@@ -465,6 +713,7 @@ impl Graph {
             n_outputs: self.outputs.len() as u8,
             arena_len: u32_of(arena_len.div_ceil(ALIGN) * ALIGN)?,
             naive_arena_len: u32_of(naive)?,
+            state_len: u32_of(state_len)?,
         };
         let mut meta_bytes = Vec::new();
         append(&mut meta_bytes, &meta)?;
@@ -525,18 +774,21 @@ impl Graph {
                 quant,
                 data: match t.storage {
                     Storage::Const { .. } => Some(m.const_bytes(&t).to_vec()),
-                    Storage::Arena { .. } => None,
+                    Storage::Arena { .. } | Storage::State { .. } => None,
                 },
+                state: matches!(t.storage, Storage::State { .. }),
             });
         }
         g.inputs = m.inputs().iter().map(|&i| i as usize).collect();
         g.outputs = m.outputs().iter().map(|&i| i as usize).collect();
         for i in 0..m.n_ops() {
             let d = m.op(i)?;
+            let id = |x: u32| if x == ABSENT { ABSENT_INPUT } else { x as usize };
             g.ops.push(OpSpec {
                 op: d.op,
-                inputs: d.inputs().iter().map(|&x| x as usize).collect(),
-                output: d.output as usize,
+                attrs: d.attrs.to_vec(),
+                inputs: d.input_ids().map(id).collect(),
+                outputs: d.output_ids().map(id).collect(),
             });
         }
         Ok(g)

@@ -15,12 +15,10 @@ mod error;
 pub mod format;
 #[cfg(feature = "alloc")]
 pub mod graph;
-pub mod ops;
-mod quant_rules;
-mod validate;
+pub(crate) mod validate;
 
 pub use error::ModelError;
-pub use format::{Meta, Op, OpDef, Quant, Role, Section, Storage, TensorDef};
+pub use format::{Meta, OpDef, Quant, Role, Section, Storage, TensorDef};
 
 use crate::error::Result;
 use crate::shape::Shape;
@@ -46,7 +44,17 @@ impl<'a> Model<'a> {
     /// aligned buffer on a host. Every defect gives [`Error::Model`](crate::Error::Model)
     /// with a [`ModelError`] that names the section, tensor or op at fault.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Model<'a>> {
-        Ok(validate::validate(bytes)?)
+        Ok(validate::validate(bytes, &crate::ops::ALL.table())?)
+    }
+
+    /// Like [`Model::from_bytes`] with only the ops `ops` registers: firmware that loads
+    /// through its own resolver links only those ops' rules. An op the resolver lacks is
+    /// [`ModelError::UnknownOp`].
+    pub fn from_bytes_with<const N: usize>(
+        bytes: &'a [u8],
+        ops: &crate::ops::OpResolver<N>,
+    ) -> Result<Model<'a>> {
+        Ok(validate::validate(bytes, &ops.table())?)
     }
 
     /// Model-wide facts: name, producer, counts, planned arena length.
@@ -79,9 +87,18 @@ impl<'a> Model<'a> {
 
     /// Op record `i` (ops run in index order); [`Error::IndexOutOfRange`](crate::Error::IndexOutOfRange)
     /// past the end.
-    pub fn op(&self, i: usize) -> Result<OpDef> {
+    pub fn op(&self, i: usize) -> Result<OpDef<'a>> {
         check_id("op index", i, self.n_ops())?;
-        Ok(self.record(format::Section::OpIndex, format::Section::Ops, i)?)
+        Ok(self.op_record(i)?)
+    }
+
+    pub(crate) fn op_record(&self, i: usize) -> core::result::Result<OpDef<'a>, ModelError> {
+        self.record(format::Section::OpIndex, format::Section::Ops, i)
+    }
+
+    /// Bytes of the state region (tensors that persist across invokes).
+    pub fn state_len(&self) -> usize {
+        self.meta.state_len as usize
     }
 
     /// Tensor ids of the graph inputs, in input order.
@@ -118,7 +135,7 @@ impl<'a> Model<'a> {
     pub fn const_bytes(&self, t: &TensorDef<'_>) -> &'a [u8] {
         match t.storage {
             Storage::Const { offset, len } => span(self.weights(), offset as usize, len as usize),
-            Storage::Arena { .. } => &[],
+            Storage::Arena { .. } | Storage::State { .. } => &[],
         }
     }
 

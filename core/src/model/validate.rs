@@ -2,12 +2,14 @@
 
 use super::error::ModelError;
 use super::format::{
-    Layout, Meta, OpDef, Quant, Role, Section, Storage, TensorDef, ALIGN, CRC_LEN, MAGIC, MAX_IO,
-    MAX_OP_INPUTS, PREAMBLE_LEN, SECTIONS, VERSION,
+    Layout, Meta, OpDef, Quant, Role, Section, Storage, TensorDef, ABSENT, ALIGN, CRC_LEN, MAGIC,
+    MAX_IO, PREAMBLE_LEN, SECTIONS, VERSION,
 };
-use super::ops::{self, Operand};
 use super::Model;
 use crate::dtype::DType;
+use crate::ops::prepare::OutSlot;
+use crate::ops::registry::{Table, Words};
+use crate::ops::{OpReg, Operand, Prepare, MAX_INPUTS, MAX_OUTPUTS};
 use crate::shape::Shape;
 
 type R<T> = core::result::Result<T, ModelError>;
@@ -110,7 +112,7 @@ fn preamble(bytes: &[u8]) -> R<Layout> {
 }
 
 /// Every check, in order; returns the model ready to run.
-pub(super) fn validate(bytes: &[u8]) -> R<Model<'_>> {
+pub(super) fn validate<'a>(bytes: &'a [u8], ops: &Table<'_>) -> R<Model<'a>> {
     let layout = preamble(bytes)?;
     let [moff, mlen] = layout.get(Section::Meta);
     let meta_bytes = &bytes[moff as usize..(moff + mlen) as usize];
@@ -137,11 +139,16 @@ pub(super) fn validate(bytes: &[u8]) -> R<Model<'_>> {
         meta.n_tensors,
     )?;
     index_len(&model, Section::OpIndex, "op index entries", meta.n_ops)?;
-    if meta.arena_len as usize % ALIGN != 0 {
-        return Err(ModelError::Misaligned {
-            what: "arena length",
-            offset: meta.arena_len as usize,
-        });
+    for (what, len) in [
+        ("arena length", meta.arena_len),
+        ("state length", meta.state_len),
+    ] {
+        if len as usize % ALIGN != 0 {
+            return Err(ModelError::Misaligned {
+                what,
+                offset: len as usize,
+            });
+        }
     }
     let (n_in, n_out) = (usize::from(meta.n_inputs), usize::from(meta.n_outputs));
     if n_in > MAX_IO || n_out > MAX_IO {
@@ -191,11 +198,18 @@ pub(super) fn validate(bytes: &[u8]) -> R<Model<'_>> {
             found,
         });
     }
+    if ops.overflowed() {
+        return Err(ModelError::Count {
+            what: "ops registered beyond the resolver's capacity",
+            declared: 0,
+            found: 1,
+        });
+    }
     for i in 0..model.n_ops() {
-        check_op(&model, i)?;
+        check_op(&model, i, ops)?;
     }
     check_producers(&model)?;
-    check_overlaps(&model)?;
+    check_overlaps(&model, ops)?;
     Ok(model)
 }
 
@@ -308,6 +322,22 @@ fn check_tensor(m: &Model<'_>, id: usize, t: &TensorDef<'_>) -> R<()> {
                 return Err(err("a constant cannot be a graph input or output"));
             }
         }
+        Storage::State { offset } => {
+            let offset = offset as usize;
+            if offset % ALIGN != 0 {
+                return Err(ModelError::Misaligned {
+                    what: "state offset",
+                    offset,
+                });
+            }
+            let sl = m.meta.state_len as usize;
+            if offset.checked_add(bytes).is_none_or(|e| e > sl) {
+                return Err(err("state bytes outside the state region"));
+            }
+            if t.role != Role::Internal {
+                return Err(err("a state tensor cannot be a graph input or output"));
+            }
+        }
         Storage::Arena {
             offset,
             first,
@@ -365,8 +395,11 @@ fn check_quant(m: &Model<'_>, id: usize, t: &TensorDef<'_>, shape: &Shape) -> R<
             let (lo, hi) = match t.dtype {
                 DType::I8 => (-128, 127),
                 DType::U8 => (0, 255),
+                DType::I16 => (-32768, 32767),
                 DType::I32 => (0, 0),
-                DType::F32 => return Err(err("f32 tensor with quantization parameters")),
+                DType::F32 | DType::F16 | DType::I64 | DType::Bool => {
+                    return Err(err("quantization parameters on a non-quantizable type"))
+                }
             };
             if zero_point < lo || zero_point > hi {
                 return Err(err("zero point outside the element type's range"));
@@ -410,100 +443,172 @@ fn check_quant(m: &Model<'_>, id: usize, t: &TensorDef<'_>, shape: &Shape) -> R<
     }
 }
 
-fn check_op(m: &Model<'_>, i: usize) -> R<()> {
-    let def: OpDef = m.record(Section::OpIndex, Section::Ops, i)?;
-    let n = usize::from(def.n_inputs);
-    if n > MAX_OP_INPUTS || def.inputs[n.min(MAX_OP_INPUTS)..].iter().any(|&x| x != 0) {
+/// The operands of op `i` as `prepare` sees them, after the structural checks (ids in
+/// range, lifetimes, outputs planned for this op); returns how many inputs and outputs.
+fn op_operands<'a>(
+    m: &Model<'a>,
+    i: usize,
+    def: &OpDef<'a>,
+    reg: &OpReg,
+    ins: &mut [Option<Operand<'a>>; MAX_INPUTS],
+    outs: &mut [OutSlot; MAX_OUTPUTS],
+    out_defs: &mut [Option<TensorDef<'a>>; MAX_OUTPUTS],
+) -> R<(usize, usize)> {
+    let (n_in, n_out) = (def.n_inputs(), def.n_outputs());
+    if def.inputs.len() % 4 != 0 || def.outputs.len() % 4 != 0 {
         return Err(ModelError::Decode {
             section: Section::Ops,
             index: i,
         });
     }
+    let (lo, hi) = reg.inputs;
+    if n_in < lo || n_in > hi || n_in > MAX_INPUTS {
+        return Err(ModelError::Arity {
+            op: i,
+            kind: reg.name,
+            min: lo,
+            max: hi.min(MAX_INPUTS),
+            got: n_in,
+        });
+    }
+    let (lo, hi) = reg.outputs;
+    if n_out < lo || n_out > hi || n_out > MAX_OUTPUTS {
+        return Err(ModelError::Outputs {
+            op: i,
+            kind: reg.name,
+            min: lo,
+            max: hi.min(MAX_OUTPUTS),
+            got: n_out,
+        });
+    }
     let nt = m.n_tensors();
-    let mut ins = [Operand {
-        dtype: DType::F32,
-        shape: Shape::SCALAR,
-    }; MAX_OP_INPUTS];
-    let mut defs = [None; MAX_OP_INPUTS];
     let pos = i as u32 + 1;
-    for (k, &id) in def.inputs().iter().enumerate() {
+    let index_err = |operand: usize, id: u32| ModelError::OperandIndex {
+        op: i,
+        operand,
+        tensor: id as usize,
+        n_tensors: nt,
+    };
+    for (k, id) in def.output_ids().enumerate() {
         if id as usize >= nt {
-            return Err(ModelError::OperandIndex {
-                op: i,
-                operand: k,
+            return Err(index_err(n_in + k, id));
+        }
+        if def.output_ids().take(k).any(|o| o == id) {
+            return Err(ModelError::Lifetime {
                 tensor: id as usize,
-                n_tensors: nt,
+                op: i,
+                what: "written twice by one op",
             });
         }
         let t = tensor(m, id as usize)?;
-        ins[k] = Operand {
+        match t.storage {
+            Storage::Arena { first, .. } if first == pos => {}
+            Storage::State { .. } => {}
+            _ => {
+                return Err(ModelError::Lifetime {
+                    tensor: id as usize,
+                    op: i,
+                    what: "output is not planned to be written by this op",
+                })
+            }
+        }
+        outs[k] = OutSlot {
+            quant: Some(t.quant),
+            declared: None,
+        };
+        out_defs[k] = Some(t);
+    }
+    for (k, id) in def.input_ids().enumerate() {
+        if id == ABSENT {
+            continue;
+        }
+        if id as usize >= nt {
+            return Err(index_err(k, id));
+        }
+        let t = tensor(m, id as usize)?;
+        let what = match t.storage {
+            Storage::Arena { first, .. } if first >= pos => "read before it is written",
+            Storage::Arena { last, .. } if last < pos => "read after its last planned use",
+            Storage::State { .. }
+                if def.output_ids().any(|o| o == id) && !(reg.in_place && k == 0) =>
+            {
+                "state read and written by one op that does not work in place on it"
+            }
+            _ => "",
+        };
+        if !what.is_empty() {
+            return Err(ModelError::Lifetime {
+                tensor: id as usize,
+                op: i,
+                what,
+            });
+        }
+        ins[k] = Some(Operand {
             dtype: t.dtype,
             shape: m.shape(&t),
-        };
-        match t.storage {
-            Storage::Arena { first, last, .. } => {
-                let what = if first >= pos {
-                    "read before it is written"
-                } else if last < pos {
-                    "read after its last planned use"
-                } else if ops::needs_const(&def.op, k, n) {
-                    "requantization tables must be constants"
-                } else {
-                    ""
-                };
-                if !what.is_empty() {
-                    return Err(ModelError::Lifetime {
-                        tensor: id as usize,
-                        op: i,
-                        what,
-                    });
-                }
-            }
-            Storage::Const { .. } => {}
-        }
-        defs[k] = Some(t);
-    }
-    let out_id = def.output as usize;
-    if out_id >= nt {
-        return Err(ModelError::OperandIndex {
-            op: i,
-            operand: n,
-            tensor: out_id,
-            n_tensors: nt,
+            quant: t.quant,
+            data: match t.storage {
+                Storage::Const { .. } => Some(m.const_bytes(&t)),
+                _ => None,
+            },
         });
     }
-    let out = tensor(m, out_id)?;
-    let out_shape = m.shape(&out);
-    let (dtype, shape) = ops::infer(i, &def.op, &ins[..n], Some(out_shape))?;
-    if out.dtype != dtype {
-        return Err(ModelError::DType {
-            op: i,
-            operand: n,
-            expected: dtype,
-            got: out.dtype,
-        });
-    }
-    if out_shape != shape {
-        return Err(ModelError::OutputShape {
-            op: i,
-            expected: shape,
-            got: out_shape,
-        });
-    }
-    match out.storage {
-        Storage::Arena { first, .. } if first == pos => {}
-        _ => {
-            return Err(ModelError::Lifetime {
-                tensor: out_id,
-                op: i,
-                what: "output is not planned to be written by this op",
-            })
-        }
-    }
-    super::quant_rules::check(m, i, &def, &defs[..n], &out)
+    Ok((n_in, n_out))
 }
 
-/// Every arena tensor that is not a graph input is the output of the op its lifetime names.
+/// Runs op `i`'s rules through its registered `prepare` and checks the declared outputs
+/// against the file's records; returns the op's params and scratch bytes.
+pub(crate) fn check_op(m: &Model<'_>, i: usize, ops: &Table<'_>) -> R<(usize, Words, usize)> {
+    let def = m.op_record(i)?;
+    let (slot, reg) = ops
+        .find(def.op)
+        .ok_or(ModelError::UnknownOp { op: i, id: def.op })?;
+    let mut ins = [None; MAX_INPUTS];
+    let mut outs = [OutSlot::default(); MAX_OUTPUTS];
+    let mut out_defs = [None; MAX_OUTPUTS];
+    let (n_in, n_out) = op_operands(m, i, &def, reg, &mut ins, &mut outs, &mut out_defs)?;
+    let mut cx = Prepare {
+        op: i,
+        name: reg.name,
+        ins: &ins[..n_in],
+        outs: &mut outs[..n_out],
+        scratch: 0,
+    };
+    let words = (reg.prepare)(def.attrs, &mut cx)?;
+    let scratch = cx.scratch;
+    for (k, (o, t)) in outs[..n_out].iter().zip(&out_defs).enumerate() {
+        let t = t.as_ref().ok_or(ModelError::Decode {
+            section: Section::Ops,
+            index: i,
+        })?;
+        let (dtype, shape) = o.declared.ok_or(ModelError::Outputs {
+            op: i,
+            kind: reg.name,
+            min: k + 1,
+            max: k + 1,
+            got: k,
+        })?;
+        if t.dtype != dtype {
+            return Err(ModelError::DType {
+                op: i,
+                operand: n_in + k,
+                expected: dtype,
+                got: t.dtype,
+            });
+        }
+        let got = m.shape(t);
+        if got != shape {
+            return Err(ModelError::OutputShape {
+                op: i,
+                expected: shape,
+                got,
+            });
+        }
+    }
+    Ok((slot, words, scratch))
+}
+
+/// Every arena tensor that is not a graph input is an output of the op its lifetime names.
 fn check_producers(m: &Model<'_>) -> R<()> {
     for id in 0..m.n_tensors() {
         let t = tensor(m, id)?;
@@ -511,8 +616,8 @@ fn check_producers(m: &Model<'_>) -> R<()> {
             if first == 0 {
                 continue;
             }
-            let op: OpDef = m.record(Section::OpIndex, Section::Ops, first as usize - 1)?;
-            if op.output as usize != id {
+            let op = m.op_record(first as usize - 1)?;
+            if !op.output_ids().any(|o| o as usize == id) {
                 return Err(ModelError::Lifetime {
                     tensor: id,
                     op: first as usize - 1,
@@ -524,32 +629,39 @@ fn check_producers(m: &Model<'_>) -> R<()> {
     Ok(())
 }
 
-/// Arena region and lifetime of a tensor, if it lives in the arena.
-fn region(t: &TensorDef<'_>) -> Option<(usize, usize, u32, u32)> {
+/// Region and lifetime of a tensor in the arena (`state == false`) or the state region
+/// (always live).
+fn region(t: &TensorDef<'_>, n_ops: u32) -> Option<(bool, usize, usize, u32, u32)> {
     match t.storage {
         Storage::Arena {
             offset,
             first,
             last,
-        } => Some((offset as usize, t.byte_len(), first, last)),
+        } => Some((false, offset as usize, t.byte_len(), first, last)),
+        Storage::State { offset } => Some((true, offset as usize, t.byte_len(), 0, n_ops + 1)),
         Storage::Const { .. } => None,
     }
 }
 
-/// No two tensors live at the same time share arena bytes, except an in-place op's output
-/// over its first input when that input dies at the op (same offset, no longer than it).
-fn check_overlaps(m: &Model<'_>) -> R<()> {
+/// No two tensors live at the same time share arena (or state) bytes, except an in-place
+/// op's output over its first input when that input dies at the op (same offset, no longer
+/// than it).
+fn check_overlaps(m: &Model<'_>, ops: &Table<'_>) -> R<()> {
+    let n_ops = m.meta.n_ops;
     for a in 0..m.n_tensors() {
-        let Some((ao, al, af, ala)) = region(&tensor(m, a)?) else {
+        let Some((ast, ao, al, af, ala)) = region(&tensor(m, a)?, n_ops) else {
             continue;
         };
         for b in a + 1..m.n_tensors() {
-            let Some((bo, bl, bf, bla)) = region(&tensor(m, b)?) else {
+            let Some((bst, bo, bl, bf, bla)) = region(&tensor(m, b)?, n_ops) else {
                 continue;
             };
             let live = af <= bla && bf <= ala;
-            let share = ao < bo + bl && bo < ao + al;
-            if live && share && !in_place_pair(m, (a, ao, al, af, ala), (b, bo, bl, bf, bla))? {
+            let share = ast == bst && ao < bo + bl && bo < ao + al;
+            if live
+                && share
+                && (ast || !in_place_pair(m, ops, (a, ao, al, af, ala), (b, bo, bl, bf, bla))?)
+            {
                 return Err(ModelError::ArenaOverlap { a, b });
             }
         }
@@ -559,16 +671,14 @@ fn check_overlaps(m: &Model<'_>) -> R<()> {
 
 type Region = (usize, usize, usize, u32, u32);
 
-fn in_place_pair(m: &Model<'_>, x: Region, y: Region) -> R<bool> {
+fn in_place_pair(m: &Model<'_>, ops: &Table<'_>, x: Region, y: Region) -> R<bool> {
     for ((src, so, sl, _, slast), (dst, d_o, dl, dfirst, _)) in [(x, y), (y, x)] {
         if so != d_o || dl > sl || dfirst == 0 || slast != dfirst {
             continue;
         }
-        let op: OpDef = m.record(Section::OpIndex, Section::Ops, dfirst as usize - 1)?;
-        if ops::in_place(&op.op)
-            && op.output as usize == dst
-            && op.inputs().first() == Some(&(src as u32))
-        {
+        let op = m.op_record(dfirst as usize - 1)?;
+        let in_place = ops.find(op.op).is_some_and(|(_, r)| r.in_place);
+        if in_place && op.output(0) == Some(dst as u32) && op.input(0) == Some(src as u32) {
             return Ok(true);
         }
     }

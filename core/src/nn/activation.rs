@@ -2,7 +2,8 @@ use super::{join, Module};
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::kernels::activation::Activation;
-use crate::model::format::{ActKind, Op};
+use crate::ops::activation::Activation as ActOp;
+use crate::ops::softmax::{AxisAttrs, Softmax as SoftmaxOp};
 use crate::model::graph::Graph;
 use alloc::format;
 use alloc::string::String;
@@ -23,7 +24,7 @@ macro_rules! activation_module {
             }
 
             fn export(&self, _: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
-                g.add_op(Op::Activation($kind), &[x], &join(name, "out"), None)
+                g.add_op::<ActOp>($kind, &[x], &join(name, "out"))
             }
         }
     )*};
@@ -31,15 +32,15 @@ macro_rules! activation_module {
 
 activation_module! {
     /// `max(x, 0)`.
-    ReLU => Activation::Relu, ActKind::Relu,
+    ReLU => Activation::Relu, Activation::Relu,
     /// `min(max(x, 0), 6)`.
-    ReLU6 => Activation::Relu6, ActKind::Relu6,
+    ReLU6 => Activation::Relu6, Activation::Relu6,
     /// `x * sigmoid(x)` (also called swish).
-    SiLU => Activation::Silu, ActKind::Silu,
+    SiLU => Activation::Silu, Activation::Silu,
     /// `1 / (1 + exp(-x))`.
-    Sigmoid => Activation::Sigmoid, ActKind::Sigmoid,
+    Sigmoid => Activation::Sigmoid, Activation::Sigmoid,
     /// Hyperbolic tangent.
-    Tanh => Activation::Tanh, ActKind::Tanh,
+    Tanh => Activation::Tanh, Activation::Tanh,
 }
 
 /// GELU, exact (erf) by default or with the tanh approximation.
@@ -65,11 +66,11 @@ impl<B: Backend> Module<B> for Gelu {
 
     fn export(&self, _: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
         let kind = if self.tanh_approximation {
-            ActKind::GeluTanh
+            Activation::GeluTanh
         } else {
-            ActKind::Gelu
+            Activation::Gelu
         };
-        g.add_op(Op::Activation(kind), &[x], &join(name, "out"), None)
+        g.add_op::<ActOp>(kind, &[x], &join(name, "out"))
     }
 }
 
@@ -101,12 +102,7 @@ impl<B: Backend> Module<B> for Softmax {
         let rank = g.tensors.get(x).map_or(0, |t| t.shape.rank());
         let axis =
             crate::shape::Shape::new(&[1; crate::shape::MAX_RANK][..rank])?.axis(self.axis)?;
-        if axis + 1 != rank {
-            return Err(crate::error::Error::InvalidArgument {
-                op: "export",
-                what: "softmax exports over the last axis only",
-            });
-        }
-        g.add_op(Op::Softmax, &[x], &join(name, "out"), None)
+        let attrs = AxisAttrs { axis: axis as i32 };
+        g.add_op::<SoftmaxOp>(attrs, &[x], &join(name, "out"))
     }
 }

@@ -4,7 +4,7 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::kernels::conv::Conv2d as Conv2dParams;
 use crate::kernels::math;
-use crate::model::format::{ConvAttrs, FusedAct, Op};
+use crate::ops::conv2d::{Conv2d as ConvOp, ConvAttrs};
 use crate::model::graph::Graph;
 use crate::rng::Rng;
 use alloc::format;
@@ -129,11 +129,11 @@ impl<B: Backend> Module<B> for Conv2d<B> {
         if let Some(b) = &self.bias {
             ins.push(export_const(backend, g, name, "bias", b)?);
         }
-        let op = Op::Conv2d {
-            conv: ConvAttrs::from_params(&self.params)?,
-            act: FusedAct::None,
+        let attrs = ConvAttrs {
+            conv: self.params,
+            act: None,
         };
-        g.add_op(op, &ins, &join(name, "out"), None)
+        g.add_op::<ConvOp>(attrs, &ins, &join(name, "out"))
     }
 
     fn describe(&self) -> String {

@@ -24,7 +24,7 @@ pub fn to_graph<B: Backend, M: Module<B> + ?Sized>(
     if y == x {
         // An identity model still needs an op that writes its output.
         let dims = g.tensors[x].shape;
-        let y = g.add_op(crate::model::Op::Reshape, &[x], "output", Some(dims.dims()))?;
+        let y = g.add_reshape(x, dims.dims(), "output")?;
         g.mark_output(y)?;
     } else {
         g.tensors[y].name = "output".into();

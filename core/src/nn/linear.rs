@@ -3,7 +3,7 @@ use super::{init_uniform, Module};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::kernels::math;
-use crate::model::format::{FusedAct, Op};
+use crate::ops::fully_connected::{FcAttrs, FullyConnected};
 use crate::model::graph::Graph;
 use crate::rng::Rng;
 use alloc::format;
@@ -128,10 +128,7 @@ impl<B: Backend> Module<B> for Linear<B> {
         if let Some(b) = &self.bias {
             ins.push(export_const(backend, g, name, "bias", b)?);
         }
-        let op = Op::FullyConnected {
-            act: FusedAct::None,
-        };
-        g.add_op(op, &ins, &join(name, "out"), None)
+        g.add_op::<FullyConnected>(FcAttrs::default(), &ins, &join(name, "out"))
     }
 
     fn describe(&self) -> String {

@@ -2,7 +2,7 @@ use super::{export_const, join};
 use super::{init_full, Module};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::model::format::Op;
+use crate::ops::norm::{BatchNorm as BatchNormOp, EpsAttrs, LayerNorm as LayerNormOp, RmsNorm as RmsNormOp};
 use crate::model::graph::Graph;
 use alloc::format;
 use alloc::string::String;
@@ -60,8 +60,8 @@ impl<B: Backend> Module<B> for LayerNorm<B> {
     fn export(&self, backend: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
         let w = export_const(backend, g, name, "weight", &self.weight)?;
         let b = export_const(backend, g, name, "bias", &self.bias)?;
-        let op = Op::LayerNorm { eps: self.eps };
-        g.add_op(op, &[x, w, b], &join(name, "out"), None)
+        let op = EpsAttrs { eps: self.eps };
+        g.add_op::<LayerNormOp>(op, &[x, w, b], &join(name, "out"))
     }
 
     fn describe(&self) -> String {
@@ -106,8 +106,8 @@ impl<B: Backend> Module<B> for RMSNorm<B> {
 
     fn export(&self, backend: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
         let w = export_const(backend, g, name, "weight", &self.weight)?;
-        let op = Op::RmsNorm { eps: self.eps };
-        g.add_op(op, &[x, w], &join(name, "out"), None)
+        let op = EpsAttrs { eps: self.eps };
+        g.add_op::<RmsNormOp>(op, &[x, w], &join(name, "out"))
     }
 
     fn describe(&self) -> String {
@@ -181,12 +181,7 @@ impl<B: Backend> Module<B> for BatchNorm2d<B> {
             export_const(backend, g, name, "weight", &self.weight)?,
             export_const(backend, g, name, "bias", &self.bias)?,
         ];
-        g.add_op(
-            Op::BatchNorm { eps: self.eps },
-            &ins,
-            &join(name, "out"),
-            None,
-        )
+        g.add_op::<BatchNormOp>(EpsAttrs { eps: self.eps }, &ins, &join(name, "out"))
     }
 
     fn describe(&self) -> String {

@@ -3,7 +3,7 @@ use super::Module;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::kernels::pool::Pool2d;
-use crate::model::format::{Op, PoolAttrs};
+use crate::ops::pool::{AvgPool2d as AvgOp, MaxPool2d as MaxOp};
 use crate::model::graph::Graph;
 use alloc::format;
 use alloc::string::String;
@@ -46,8 +46,7 @@ impl<B: Backend> Module<B> for MaxPool2d {
     }
 
     fn export(&self, _: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
-        let op = Op::MaxPool2d(PoolAttrs::from_params(&self.params)?);
-        g.add_op(op, &[x], &join(name, "out"), None)
+        g.add_op::<MaxOp>(self.params, &[x], &join(name, "out"))
     }
 
     fn describe(&self) -> String {
@@ -64,8 +63,7 @@ impl<B: Backend> Module<B> for AvgPool2d {
     }
 
     fn export(&self, _: &B, g: &mut Graph, x: usize, name: &str) -> Result<usize> {
-        let op = Op::AvgPool2d(PoolAttrs::from_params(&self.params)?);
-        g.add_op(op, &[x], &join(name, "out"), None)
+        g.add_op::<AvgOp>(self.params, &[x], &join(name, "out"))
     }
 
     fn describe(&self) -> String {

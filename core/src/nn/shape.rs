@@ -2,7 +2,6 @@ use super::join;
 use super::Module;
 use crate::backend::Backend;
 use crate::error::Result;
-use crate::model::format::Op;
 use crate::model::graph::Graph;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -27,7 +26,7 @@ impl<B: Backend> Module<B> for Flatten {
             Some((&n, rest)) => [n, rest.iter().product()].into(),
             None => [1].into(),
         };
-        g.add_op(Op::Reshape, &[x], &join(name, "out"), Some(&dims))
+        g.add_reshape(x, &dims, &join(name, "out"))
     }
 
     fn describe(&self) -> String {

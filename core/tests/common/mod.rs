@@ -8,7 +8,20 @@ use born_core::model::format::{
     Meta, OpDef, TensorDef, ALIGN, CRC_LEN, MAGIC, PREAMBLE_LEN, VERSION,
 };
 use born_core::model::graph::{AlignedBytes, Graph, QuantSpec};
-use born_core::model::{ops, Op};
+use born_core::kernels::activation::Activation;
+use born_core::kernels::conv::Conv2d as Geometry;
+use born_core::kernels::elementwise::BinaryOp;
+use born_core::kernels::pool::Pool2d;
+use born_core::ops::activation::Activation as ActOp;
+use born_core::ops::binary::Binary;
+use born_core::ops::conv2d::{Conv2d as ConvOp, ConvAttrs};
+use born_core::ops::fully_connected::{FcAttrs, FullyConnected};
+use born_core::ops::q_add::{QAdd, QAddAttrs};
+use born_core::ops::q_conv2d::{QConv2d, QConvAttrs};
+use born_core::ops::q_fully_connected::{Clamp, QFullyConnected};
+use born_core::ops::q_pool::{QAvgPool2d, QMaxPool2d};
+use born_core::ops::q_softmax::{QSoftmax, QSoftmaxAttrs};
+use born_core::ops::quantize::{Dequantize, Quantize};
 use born_core::nn::{self, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential};
 use born_core::{DType, Error, Model, ModelError, Rng};
 
@@ -35,12 +48,10 @@ pub fn fc_graph() -> Graph {
     let w: Vec<f32> = (0..12).map(|i| i as f32 * 0.1 - 0.5).collect();
     let w = g.add_const("W", &[3, 4], &w).unwrap();
     let b = g.add_const("b", &[3], &[0.1f32, -0.2, 0.3]).unwrap();
-    let fc = Op::FullyConnected {
-        act: born_core::model::format::FusedAct::None,
-    };
-    let y = g.add_op(fc, &[x, w, b], "y", None).unwrap();
-    let relu = Op::Activation(born_core::model::format::ActKind::Relu);
-    let z = g.add_op(relu, &[y], "z", None).unwrap();
+    let y = g
+        .add_op::<FullyConnected>(FcAttrs::default(), &[x, w, b], "y")
+        .unwrap();
+    let z = g.add_op::<ActOp>(Activation::Relu, &[y], "z").unwrap();
     g.mark_output(z).unwrap();
     g
 }
@@ -52,17 +63,11 @@ pub fn conv_graph() -> Graph {
     let x = g.add_input("x", DType::F32, &[1, 2, 5, 5]).unwrap();
     let w: Vec<f32> = (0..72).map(|i| (i % 7) as f32 * 0.1).collect();
     let w = g.add_const("W", &[4, 2, 3, 3], &w).unwrap();
-    let conv = born_core::model::format::ConvAttrs {
-        stride: [1, 1],
-        padding: [0; 4],
-        dilation: [1, 1],
-        groups: 1,
+    let op = ConvAttrs {
+        conv: Geometry::default(),
+        act: None,
     };
-    let op = Op::Conv2d {
-        conv,
-        act: born_core::model::format::FusedAct::None,
-    };
-    let y = g.add_op(op, &[x, w], "y", None).unwrap();
+    let y = g.add_op::<ConvOp>(op, &[x, w], "y").unwrap();
     g.mark_output(y).unwrap();
     g
 }
@@ -72,8 +77,7 @@ pub fn add_graph() -> Graph {
     let mut g = Graph::new("add", "corrupt test");
     let a = g.add_input("a", DType::F32, &[2, 3]).unwrap();
     let b = g.add_input("b", DType::F32, &[2, 3]).unwrap();
-    let op = Op::Binary(born_core::model::format::BinKind::Add);
-    let c = g.add_op(op, &[a, b], "c", None).unwrap();
+    let c = g.add_op::<Binary>(BinaryOp::Add, &[a, b], "c").unwrap();
     g.mark_output(c).unwrap();
     g
 }
@@ -84,7 +88,7 @@ pub fn add_graph() -> Graph {
 pub fn int8_graph() -> Graph {
     let mut g = Graph::new("int8", "corrupt test");
     let x = g.add_input("x", DType::F32, &[1, 4]).unwrap();
-    let q = g.add_op(Op::Quantize, &[x], "q", None).unwrap();
+    let q = g.add_op::<Quantize>((), &[x], "q").unwrap();
     g.tensors[q].quant = QuantSpec::PerTensor {
         scale: 0.05,
         zero_point: 3,
@@ -98,16 +102,18 @@ pub fn int8_graph() -> Graph {
     let bias = g.add_const("bias", &[3], &[10i32, -20, 30]).unwrap();
     let mult = g.add_const("mult", &[3], &[1i32 << 30; 3]).unwrap();
     let shift = g.add_const("shift", &[3], &[-5i32; 3]).unwrap();
-    let op = Op::QFullyConnected {
+    let op = Clamp {
         act_min: -128,
         act_max: 127,
     };
-    let o = g.add_op(op, &[q, w, bias, mult, shift], "o", None).unwrap();
+    let o = g
+        .add_op::<QFullyConnected>(op, &[q, w, bias, mult, shift], "o")
+        .unwrap();
     g.tensors[o].quant = QuantSpec::PerTensor {
         scale: 0.1,
         zero_point: -2,
     };
-    let f = g.add_op(Op::Dequantize, &[o], "f", None).unwrap();
+    let f = g.add_op::<Dequantize>((), &[o], "f").unwrap();
     g.mark_output(f).unwrap();
     g
 }
@@ -251,10 +257,25 @@ impl Parts {
     }
 
     /// Decodes op record `i`, lets `f` edit it, and re-encodes it.
-    pub fn edit_op(&mut self, i: usize, f: impl FnOnce(&mut OpDef)) {
+    pub fn edit_op(&mut self, i: usize, f: impl FnOnce(&mut OwnedOp)) {
         let mut recs = self.records(OP_INDEX);
-        let mut d: OpDef = postcard::from_bytes(&recs[i]).unwrap();
-        f(&mut d);
+        let raw = recs[i].clone();
+        let d: OpDef<'_> = postcard::from_bytes(&raw).unwrap();
+        let mut o = OwnedOp {
+            op: d.op,
+            attrs: d.attrs.to_vec(),
+            inputs: d.input_ids().collect(),
+            outputs: d.output_ids().collect(),
+        };
+        f(&mut o);
+        let le = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let (ins, outs) = (le(&o.inputs), le(&o.outputs));
+        let d = OpDef {
+            op: o.op,
+            attrs: &o.attrs,
+            inputs: &ins,
+            outputs: &outs,
+        };
         recs[i] = postcard::to_allocvec(&d).unwrap();
         self.set_records(OP_INDEX, &recs);
     }
@@ -275,8 +296,21 @@ pub fn with_tensor(bytes: &[u8], id: usize, f: impl FnOnce(&mut TensorDef<'_>)) 
     p.build()
 }
 
+/// An op record as owned, editable values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OwnedOp {
+    /// Op id.
+    pub op: u16,
+    /// Postcard attribute bytes.
+    pub attrs: Vec<u8>,
+    /// Input tensor ids.
+    pub inputs: Vec<u32>,
+    /// Output tensor ids.
+    pub outputs: Vec<u32>,
+}
+
 /// `bytes` with op `i` edited by `f` (CRC recomputed).
-pub fn with_op(bytes: &[u8], i: usize, f: impl FnOnce(&mut OpDef)) -> AlignedBytes {
+pub fn with_op(bytes: &[u8], i: usize, f: impl FnOnce(&mut OwnedOp)) -> AlignedBytes {
     let mut p = Parts::parse(bytes);
     p.edit_op(i, f);
     p.build()
@@ -307,9 +341,12 @@ pub fn assert_loads(bytes: &[u8]) {
     }
 }
 
-/// Kind name of an op, as errors report it.
-pub fn kind(op: &Op) -> &'static str {
-    ops::kind_name(op)
+/// Name of op id `id`, as errors report it.
+pub fn kind(id: u16) -> &'static str {
+    born_core::ops::ALL
+        .table()
+        .find(id)
+        .map_or("?", |(_, r)| r.name)
 }
 
 fn per_tensor(g: &mut Graph, id: usize, scale: f32, zero_point: i32) {
@@ -321,10 +358,9 @@ fn per_tensor(g: &mut Graph, id: usize, scale: f32, zero_point: i32) {
 /// -> Dequantize `f` (output). Ids: x 0, q 1, W 2, bias 3, mult 4, shift 5, c 6, p 7, v 8,
 /// a 9, s 10, f 11.
 pub fn int8_ops_graph() -> Graph {
-    use born_core::model::format::{ConvAttrs, PoolAttrs, QAddAttrs};
     let mut g = Graph::new("int8-ops", "corrupt test");
     let x = g.add_input("x", DType::F32, &[1, 2, 4, 4]).unwrap();
-    let q = g.add_op(Op::Quantize, &[x], "q", None).unwrap();
+    let q = g.add_op::<Quantize>((), &[x], "q").unwrap();
     per_tensor(&mut g, q, 0.05, 0);
     let w: Vec<i8> = (0..36).map(|i| (i * 7 % 19) as i8 - 9).collect();
     let w = g.add_const("W", &[2, 2, 3, 3], &w).unwrap();
@@ -332,20 +368,21 @@ pub fn int8_ops_graph() -> Graph {
     let bias = g.add_const("bias", &[2], &[5i32, -5]).unwrap();
     let mult = g.add_const("mult", &[2], &[1i32 << 30; 2]).unwrap();
     let shift = g.add_const("shift", &[2], &[-3i32; 2]).unwrap();
-    let conv = ConvAttrs {
-        stride: [1, 1],
-        padding: [1; 4],
-        dilation: [1, 1],
-        groups: 1,
+    let op = QConvAttrs {
+        conv: Geometry {
+            padding: [1; 4],
+            ..Geometry::default()
+        },
+        clamp: Clamp {
+            act_min: -128,
+            act_max: 127,
+        },
     };
-    let op = Op::QConv2d {
-        conv,
-        act_min: -128,
-        act_max: 127,
-    };
-    let c = g.add_op(op, &[q, w, bias, mult, shift], "c", None).unwrap();
+    let c = g
+        .add_op::<QConv2d>(op, &[q, w, bias, mult, shift], "c")
+        .unwrap();
     per_tensor(&mut g, c, 0.1, 1);
-    let pool = |k: u32| PoolAttrs {
+    let pool = |k: usize| Pool2d {
         kernel: [k, k],
         stride: [k, k],
         padding: [0; 4],
@@ -353,9 +390,9 @@ pub fn int8_ops_graph() -> Graph {
         ceil_mode: false,
         count_include_pad: false,
     };
-    let p = g.add_op(Op::QMaxPool2d(pool(2)), &[c], "p", None).unwrap();
+    let p = g.add_op::<QMaxPool2d>(pool(2), &[c], "p").unwrap();
     per_tensor(&mut g, p, 0.1, 1);
-    let v = g.add_op(Op::QAvgPool2d(pool(1)), &[p], "v", None).unwrap();
+    let v = g.add_op::<QAvgPool2d>(pool(1), &[p], "v").unwrap();
     per_tensor(&mut g, v, 0.1, 1);
     let add = QAddAttrs {
         left_shift: 20,
@@ -368,16 +405,16 @@ pub fn int8_ops_graph() -> Graph {
         act_min: -128,
         act_max: 127,
     };
-    let a = g.add_op(Op::QAdd(add), &[p, v], "a", None).unwrap();
+    let a = g.add_op::<QAdd>(add, &[p, v], "a").unwrap();
     per_tensor(&mut g, a, 0.2, 0);
-    let sm = Op::QSoftmax {
+    let sm = QSoftmaxAttrs {
         beta_multiplier: 1 << 30,
         beta_left_shift: 20,
         diff_min: -100,
     };
-    let s = g.add_op(sm, &[a], "s", None).unwrap();
+    let s = g.add_op::<QSoftmax>(sm, &[a], "s").unwrap();
     per_tensor(&mut g, s, 1.0 / 256.0, -128);
-    let f = g.add_op(Op::Dequantize, &[s], "f", None).unwrap();
+    let f = g.add_op::<Dequantize>((), &[s], "f").unwrap();
     g.mark_output(f).unwrap();
     g
 }

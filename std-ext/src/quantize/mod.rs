@@ -20,8 +20,23 @@ pub mod calibration;
 
 use crate::error::{Error, Result};
 use born_core::kernels::int8::{AddParams, SoftmaxParams};
-use born_core::model::format::{BinKind, FusedAct, Op, QAddAttrs};
-use born_core::model::graph::{Graph, QuantSpec, TensorSpec};
+use born_core::kernels::activation::Activation;
+use born_core::kernels::elementwise::BinaryOp;
+use born_core::model::graph::OpSpec;
+use born_core::ops::binary::Binary;
+use born_core::ops::conv2d::Conv2d;
+use born_core::ops::fully_connected::FullyConnected;
+use born_core::ops::pool::{AvgPool2d, MaxPool2d};
+use born_core::ops::q_add::{QAdd, QAddAttrs};
+use born_core::ops::q_conv2d::{QConv2d, QConvAttrs};
+use born_core::ops::q_fully_connected::{Clamp, QFullyConnected};
+use born_core::ops::q_pool::{QAvgPool2d, QMaxPool2d};
+use born_core::ops::q_softmax::{QSoftmax, QSoftmaxAttrs};
+use born_core::ops::quantize::{Dequantize, Quantize};
+use born_core::ops::reshape::Reshape;
+use born_core::ops::softmax::Softmax;
+use born_core::ops::Op;
+use born_core::model::graph::{Graph, QuantSpec, TensorSpec, ABSENT_INPUT};
 use born_core::quant::{quantize_multiplier, QuantParams};
 use born_core::DType;
 
@@ -80,8 +95,8 @@ pub fn quantize(
         r.f[i] = Some(r.dst.add_input(&t.name, t.dtype, t.shape.dims())?);
     }
     for op in &g.ops {
-        if !r.int8(op.op, &op.inputs, op.output)? {
-            r.fallback(op.op, &op.inputs, op.output)?;
+        if op.outputs.len() != 1 || !r.int8(op)? {
+            r.fallback(op)?;
         }
     }
     for &o in &g.outputs {
@@ -151,7 +166,7 @@ impl Rewriter<'_> {
         let x = self.as_f(t)?;
         let id = self
             .dst
-            .add_op(Op::Quantize, &[x], &self.name(t, "_q"), None)?;
+            .add_op::<Quantize>((), &[x], &self.name(t, "_q"))?;
         self.set_quant(id, p);
         self.report.f32_ops += 1;
         self.q[t] = Some(id);
@@ -170,50 +185,53 @@ impl Rewriter<'_> {
             let q = self.q[t]
                 .ok_or_else(|| Error::Invalid("tensor read before it is written".into()))?;
             self.report.f32_ops += 1;
-            self.dst
-                .add_op(Op::Dequantize, &[q], &self.name(t, ""), None)?
+            self.dst.add_op::<Dequantize>((), &[q], &self.name(t, ""))?
         };
         self.f[t] = Some(id);
         Ok(id)
     }
 
-    /// Re-adds `op` in f32.
-    fn fallback(&mut self, op: Op, inputs: &[usize], out: usize) -> Result<()> {
-        let ins = inputs
+    /// Re-adds `op` in f32 (absent optional inputs stay absent).
+    fn fallback(&mut self, op: &OpSpec) -> Result<()> {
+        let ins = op
+            .inputs
             .iter()
-            .map(|&i| self.as_f(i))
+            .map(|&i| if i == ABSENT_INPUT { Ok(i) } else { self.as_f(i) })
             .collect::<Result<Vec<_>>>()?;
-        let target = self.src.tensors[out].shape;
-        let id = self
-            .dst
-            .add_op(op, &ins, &self.name(out, ""), Some(target.dims()))?;
-        self.f[out] = Some(id);
+        let names: Vec<String> = op.outputs.iter().map(|&o| self.name(o, "")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let ids = self.dst.add_raw(op.op, op.attrs.clone(), &ins, &names)?;
+        for (&o, id) in op.outputs.iter().zip(ids) {
+            self.f[o] = Some(id);
+        }
         self.report.f32_ops += 1;
         Ok(())
     }
 
     /// Adds the int8 form of `op` if it has one; false leaves it to [`Rewriter::fallback`].
-    fn int8(&mut self, op: Op, inputs: &[usize], out: usize) -> Result<bool> {
+    fn int8(&mut self, op: &OpSpec) -> Result<bool> {
         let src = self.src;
-        let is_f32 = |i: usize| src.tensors[i].dtype == DType::F32;
+        let (inputs, out) = (&op.inputs[..], op.output());
+        let is_f32 = |i: usize| i != ABSENT_INPUT && src.tensors[i].dtype == DType::F32;
         if !inputs.iter().chain([&out]).all(|&i| is_f32(i)) {
             return Ok(false);
         }
-        let same = |this: &mut Self, qop: Op| -> Result<bool> {
-            let x = this.as_q(inputs[0])?;
-            let p = this.params_of(inputs[0])?;
+        // An int8 op reading input 0 with the input's own quantization (pools, reshape).
+        fn same<Q: Op>(this: &mut Rewriter<'_>, a: Q::Attrs, x: usize, out: usize) -> Result<bool> {
+            let xq = this.as_q(x)?;
+            let p = this.params_of(x)?;
             this.params[out] = Some(p);
-            let target = src.tensors[out].shape;
-            let id = this
-                .dst
-                .add_op(qop, &[x], &this.name(out, "_q"), Some(target.dims()))?;
+            let id = this.dst.add_op::<Q>(a, &[xq], &this.name(out, "_q"))?;
             this.set_quant(id, p);
             this.q[out] = Some(id);
             this.report.int8_ops += 1;
             Ok(true)
-        };
-        match op {
-            Op::FullyConnected { act } | Op::Conv2d { act, .. } => {
+        }
+        let x0 = inputs[0];
+        let fc = op.attrs::<FullyConnected>().map(|a| (a.act, None));
+        let conv = op.attrs::<Conv2d>().map(|a| (a.act, Some(a.conv)));
+        if let Some((act, conv)) = fc.or(conv) {
+            {
                 let w = &src.tensors[inputs[1]];
                 let Some(wf) = f32s(w) else { return Ok(false) };
                 let bias = match inputs.get(2) {
@@ -224,16 +242,26 @@ impl Rewriter<'_> {
                     None => None,
                 };
                 let bias = bias.as_ref().map(|(v, n)| (v.as_slice(), *n));
-                self.weighted(op, act, inputs[0], &wf, w, bias, out)?;
+                if !matches!(act, None | Some(Activation::Relu | Activation::Relu6)) {
+                    return Ok(false);
+                }
+                self.weighted(conv, act, inputs[0], &wf, w, bias, out)?;
             }
-            Op::MaxPool2d(a) => return same(self, Op::QMaxPool2d(a)),
-            Op::AvgPool2d(a) => return same(self, Op::QAvgPool2d(a)),
-            Op::Reshape => return same(self, Op::Reshape),
-            Op::Softmax => {
+        } else if let Some(a) = op.attrs::<MaxPool2d>() {
+            return same::<QMaxPool2d>(self, a, x0, out);
+        } else if let Some(a) = op.attrs::<AvgPool2d>() {
+            return same::<QAvgPool2d>(self, a, x0, out);
+        } else if let Some(a) = op.attrs::<Reshape>() {
+            return same::<Reshape>(self, a, x0, out);
+        } else if op
+            .attrs::<Softmax>()
+            .is_some_and(|a| a.axis == -1 || a.axis + 1 == src.tensors[x0].shape.rank() as i32)
+        {
+            {
                 let x = self.as_q(inputs[0])?;
                 let px = self.params_of(inputs[0])?;
                 let sp = SoftmaxParams::new(1.0, px.scale)?;
-                let qop = Op::QSoftmax {
+                let qop = QSoftmaxAttrs {
                     beta_multiplier: sp.input_beta_multiplier,
                     beta_left_shift: sp.input_beta_left_shift,
                     diff_min: sp.diff_min,
@@ -243,11 +271,14 @@ impl Rewriter<'_> {
                     zero_point: -128,
                 };
                 self.params[out] = Some(p);
-                let id = self.dst.add_op(qop, &[x], &self.name(out, "_q"), None)?;
+                let id = self.dst.add_op::<QSoftmax>(qop, &[x], &self.name(out, "_q"))?;
                 self.set_quant(id, p);
                 self.q[out] = Some(id);
             }
-            Op::Binary(BinKind::Add) if src.tensors[inputs[0]].shape == src.tensors[out].shape => {
+        } else if op.attrs::<Binary>() == Some(BinaryOp::Add)
+            && src.tensors[x0].shape == src.tensors[out].shape
+        {
+            {
                 let (a, b) = (self.as_q(inputs[0])?, self.as_q(inputs[1])?);
                 let (pa, pb, po) = (
                     self.params_of(inputs[0])?,
@@ -264,7 +295,7 @@ impl Rewriter<'_> {
                     -128,
                     127,
                 )?;
-                let qop = Op::QAdd(QAddAttrs {
+                let qop = QAddAttrs {
                     left_shift: ap.left_shift,
                     input1_multiplier: ap.input1_multiplier,
                     input1_shift: ap.input1_shift,
@@ -274,12 +305,13 @@ impl Rewriter<'_> {
                     output_shift: ap.output_shift,
                     act_min: -128,
                     act_max: 127,
-                });
-                let id = self.dst.add_op(qop, &[a, b], &self.name(out, "_q"), None)?;
+                };
+                let id = self.dst.add_op::<QAdd>(qop, &[a, b], &self.name(out, "_q"))?;
                 self.set_quant(id, po);
                 self.q[out] = Some(id);
             }
-            _ => return Ok(false),
+        } else {
+            return Ok(false);
         }
         self.report.int8_ops += 1;
         Ok(true)
@@ -290,8 +322,8 @@ impl Rewriter<'_> {
     #[allow(clippy::too_many_arguments)]
     fn weighted(
         &mut self,
-        op: Op,
-        act: FusedAct,
+        conv: Option<born_core::kernels::conv::Conv2d>,
+        act: Option<Activation>,
         x: usize,
         wf: &[f32],
         w: &TensorSpec,
@@ -353,15 +385,14 @@ impl Rewriter<'_> {
                 .add_const(&format!("{wname}_shift"), &[channels], &shift)?,
         );
         let (act_min, act_max) = clamp_of(act, po);
-        let qop = match op {
-            Op::Conv2d { conv, .. } => Op::QConv2d {
-                conv,
-                act_min,
-                act_max,
-            },
-            _ => Op::QFullyConnected { act_min, act_max },
+        let clamp = Clamp { act_min, act_max };
+        let name = self.name(out, "_q");
+        let id = match conv {
+            Some(conv) => self
+                .dst
+                .add_op::<QConv2d>(QConvAttrs { conv, clamp }, &ins, &name)?,
+            None => self.dst.add_op::<QFullyConnected>(clamp, &ins, &name)?,
         };
-        let id = self.dst.add_op(qop, &ins, &self.name(out, "_q"), None)?;
         self.set_quant(id, po);
         self.q[out] = Some(id);
         Ok(())
@@ -369,12 +400,12 @@ impl Rewriter<'_> {
 }
 
 /// Output clamp of a fused activation in the output's quantized domain.
-fn clamp_of(act: FusedAct, p: QuantParams) -> (i8, i8) {
+fn clamp_of(act: Option<Activation>, p: QuantParams) -> (i8, i8) {
     let q =
         |v: f32| ((v / p.scale).round() as i64 + i64::from(p.zero_point)).clamp(-128, 127) as i8;
     match act {
-        FusedAct::None => (-128, 127),
-        FusedAct::Relu => (q(0.0), 127),
-        FusedAct::Relu6 => (q(0.0), q(6.0)),
+        Some(Activation::Relu) => (q(0.0), 127),
+        Some(Activation::Relu6) => (q(0.0), q(6.0)),
+        _ => (-128, 127),
     }
 }

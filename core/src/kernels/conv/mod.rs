@@ -63,8 +63,20 @@ pub(crate) fn oob() -> Error {
     }
 }
 
-/// Parameters of a 2-D convolution (layouts in the [module docs](self)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Parameters of a 2-D convolution (layouts in the [module docs](self)); also the geometry
+/// record of the convolution ops in `.born` files.
+#[repr(C)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Conv2d {
     /// Step between output positions, `[height, width]`; each at least 1.
     pub stride: [usize; 2],

@@ -43,8 +43,9 @@ use crate::error::{Error, Result};
 use crate::kernels::check_len;
 use crate::kernels::reduce::{sum_lanes, Path};
 
-/// Parameters of a 2-D max or average pooling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Parameters of a 2-D max or average pooling; also the attribute record of the pooling
+/// ops in `.born` files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pool2d {
     /// Window size `[height, width]`; both at least 1.
     pub kernel: [usize; 2],

@@ -2,7 +2,6 @@
 
 use crate::io;
 use anyhow::Result;
-use born_std::core::model::ops::kind_name;
 use born_std::core::model::{Quant, Storage};
 use born_std::core::{DType, Interpreter};
 use std::path::Path;
@@ -19,12 +18,15 @@ pub fn run(path: &Path) -> Result<()> {
         if let Storage::Const { len, .. } = t.storage {
             const_bytes += len as usize;
             let slot = match t.dtype {
-                DType::F32 => 0,
-                DType::I8 => 1,
-                DType::U8 => 2,
-                DType::I32 => 3,
+                DType::F32 => Some(0),
+                DType::I8 => Some(1),
+                DType::U8 => Some(2),
+                DType::I32 => Some(3),
+                _ => None,
             };
-            params[slot] += m.shape(&t).numel();
+            if let Some(slot) = slot {
+                params[slot] += m.shape(&t).numel();
+            }
         }
         if let Quant::PerChannel { .. } = t.quant {
             const_bytes += m.channel_scales(&t).len();
@@ -60,18 +62,23 @@ pub fn run(path: &Path) -> Result<()> {
     println!("ops       {}", m.n_ops());
     for i in 0..m.n_ops() {
         let op = m.op(i)?;
-        let ins: Vec<String> = op
-            .inputs()
-            .iter()
-            .map(|&t| m.tensor(t as usize).map(|t| io::describe(&m, &t)))
-            .collect::<born_std::core::Result<_>>()?;
-        let out = io::describe(&m, &m.tensor(op.output as usize)?);
-        println!(
-            "  {i:>3} {:<16} {} -> {out}",
-            kind_name(&op.op),
-            ins.join(", ")
-        );
-        println!("      {:?}", op.op);
+        let describe = |ids: &mut dyn Iterator<Item = u32>| -> born_std::core::Result<String> {
+            let v = ids
+                .map(|t| match t {
+                    u32::MAX => Ok("(absent)".to_string()),
+                    t => m.tensor(t as usize).map(|t| io::describe(&m, &t)),
+                })
+                .collect::<born_std::core::Result<Vec<_>>>()?;
+            Ok(v.join(", "))
+        };
+        let ins = describe(&mut op.input_ids())?;
+        let outs = describe(&mut op.output_ids())?;
+        let name = born_std::core::ops::ALL
+            .table()
+            .find(op.op)
+            .map_or("?", |(_, r)| r.name);
+        println!("  {i:>3} {name:<16} {ins} -> {outs}");
+        println!("      op id {}, attributes {:02x?}", op.op, op.attrs);
     }
     Ok(())
 }

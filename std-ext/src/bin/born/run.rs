@@ -275,25 +275,11 @@ fn input_bytes<'x>(
     it: &'x mut Interpreter<'_, '_>,
     k: usize,
 ) -> born_std::core::Result<&'x mut [u8]> {
-    match it.input_def(k)?.dtype {
-        DType::F32 => it.input_mut::<f32>(k).map(bytemuck_bytes_mut),
-        DType::I32 => it.input_mut::<i32>(k).map(bytemuck_bytes_mut),
-        DType::I8 => it.input_mut::<i8>(k).map(bytemuck_bytes_mut),
-        DType::U8 => it.input_mut::<u8>(k),
-    }
-}
-
-fn bytemuck_bytes_mut<T: born_std::core::Element>(v: &mut [T]) -> &mut [u8] {
-    bytemuck::cast_slice_mut(v)
+    it.input_raw_mut(k)
 }
 
 fn output_bytes(it: &Interpreter<'_, '_>, k: usize) -> born_std::core::Result<Vec<u8>> {
-    Ok(match it.output_def(k)?.dtype {
-        DType::F32 => bytemuck::cast_slice(it.output::<f32>(k)?).to_vec(),
-        DType::I32 => bytemuck::cast_slice(it.output::<i32>(k)?).to_vec(),
-        DType::I8 => bytemuck::cast_slice(it.output::<i8>(k)?).to_vec(),
-        DType::U8 => it.output::<u8>(k)?.to_vec(),
-    })
+    Ok(it.output_raw(k)?.to_vec())
 }
 
 fn write_output(path: &Path, dims: &[usize], dtype: DType, data: &[u8]) -> Result<()> {
@@ -315,7 +301,8 @@ fn write_output(path: &Path, dims: &[usize], dtype: DType, data: &[u8]) -> Resul
             let v: Vec<i8> = data.iter().map(|&b| b as i8).collect();
             npy::write_npy_i8(path, dims, &v)?
         }
-        DType::U8 => npy::write_npy_u8(path, dims, data)?,
+        DType::U8 | DType::Bool => npy::write_npy_u8(path, dims, data)?,
+        other => anyhow::bail!("writing {} outputs to .npy is not supported", other.name()),
     }
     Ok(())
 }
