@@ -58,8 +58,8 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     }
 
     /// [`Interpreter::arena_len`] for an interpreter made with [`Interpreter::with_ops`].
-    pub fn arena_len_with<const N: usize>(model: &Model<'_>, ops: &OpResolver<N>) -> Result<usize> {
-        Sizes::of(model, &ops.table())?.total()
+    pub fn arena_len_with(model: &Model<'_>, ops: Table<'_>) -> Result<usize> {
+        Sizes::of(model, &ops)?.total()
     }
 
     /// Binds `model` to `arena` with every op ([`OpResolver::all`]);
@@ -77,7 +77,12 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         arena: &'a mut [u8],
         ops: &'a OpResolver<N>,
     ) -> Result<Self> {
-        let table = ops.table();
+        Self::with_table(model, arena, ops.table())
+    }
+
+    /// [`Interpreter::with_ops`] through a resolver's [`Table`] (what code that holds
+    /// resolvers of different capacities passes around).
+    pub fn with_table(model: &'m Model<'m>, arena: &'a mut [u8], table: Table<'a>) -> Result<Self> {
         let sizes = Sizes::of(model, &table)?;
         let arena = Arena::new(arena);
         let nodes = tables::alloc::<Node>(&arena, model.n_ops())?;

@@ -50,11 +50,8 @@ impl<'a> Model<'a> {
     /// Like [`Model::from_bytes`] with only the ops `ops` registers: firmware that loads
     /// through its own resolver links only those ops' rules. An op the resolver lacks is
     /// [`ModelError::UnknownOp`].
-    pub fn from_bytes_with<const N: usize>(
-        bytes: &'a [u8],
-        ops: &crate::ops::OpResolver<N>,
-    ) -> Result<Model<'a>> {
-        Ok(validate::validate(bytes, &ops.table())?)
+    pub fn from_bytes_with(bytes: &'a [u8], ops: crate::ops::Table<'_>) -> Result<Model<'a>> {
+        Ok(validate::validate(bytes, &ops)?)
     }
 
     /// Model-wide facts: name, producer, counts, planned arena length.
