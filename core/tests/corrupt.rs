@@ -6,12 +6,19 @@
 
 mod common;
 
+use born_core::kernels::conv::Conv2d as Geometry;
 use born_core::model::format::{
-    ConvAttrs, Dims, FusedAct, Quant, Role, Section, Storage, TensorDef, CRC_LEN, PREAMBLE_LEN,
-    SECTIONS, VERSION,
+    Dims, Quant, Role, Section, Storage, TensorDef, CRC_LEN, PREAMBLE_LEN, SECTIONS, VERSION,
 };
-use born_core::model::graph::AlignedBytes;
-use born_core::model::Op;
+use born_core::model::graph::{encode_attrs, AlignedBytes};
+use born_core::ops::conv2d::{Conv2d as ConvOp, ConvAttrs};
+use born_core::ops::fully_connected::FullyConnected;
+use born_core::ops::norm::{EpsAttrs, RmsNorm};
+use born_core::ops::q_add::{QAdd, QAddAttrs};
+use born_core::ops::q_fully_connected::{Clamp, QFullyConnected};
+use born_core::ops::q_softmax::{QSoftmax, QSoftmaxAttrs};
+use born_core::ops::quantize::Dequantize;
+use born_core::ops::Op;
 use born_core::{DType, Interpreter, Model, ModelError, Shape};
 use common::*;
 use proptest::prelude::*;
@@ -772,17 +779,29 @@ fn op_tensor_id_out_of_range_is_rejected() {
             n_tensors: 5
         }
     );
-    let b = with_op(&base, 1, |d| d.inputs[0] = u32::MAX);
+    let b = with_op(&base, 1, |d| d.inputs[0] = u32::MAX - 1);
     assert_eq!(
         model_err(&b),
         ModelError::OperandIndex {
             op: 1,
             operand: 0,
-            tensor: u32::MAX as usize,
+            tensor: (u32::MAX - 1) as usize,
             n_tensors: 5
         }
     );
-    let b = with_op(&base, 1, |d| d.output = 5);
+    // An absent (u32::MAX) required input is an arity error naming the op.
+    let b = with_op(&base, 1, |d| d.inputs[0] = u32::MAX);
+    assert_eq!(
+        model_err(&b),
+        ModelError::Arity {
+            op: 1,
+            kind: "Activation",
+            min: 1,
+            max: 1,
+            got: 1
+        }
+    );
+    let b = with_op(&base, 1, |d| d.outputs[0] = 5);
     assert_eq!(
         model_err(&b),
         ModelError::OperandIndex {
@@ -801,46 +820,58 @@ fn op_record_with_stray_inputs_is_rejected() {
         section: Section::Ops,
         index: 1,
     };
-    // More than six inputs.
-    let b = with_op(&base, 1, |d| d.n_inputs = 7);
-    assert_eq!(model_err(&b), expected);
-    // A nonzero id in an unused slot.
-    let b = with_op(&base, 1, |d| d.inputs[3] = 2);
-    assert_eq!(model_err(&b), expected);
-    // An unknown op variant (the op's tag is the record's first byte).
+    // An operand list that is not whole u32s: the record's input bytes cut to 3.
     let mut p = Parts::parse(&base);
     let mut recs = p.records(OP_INDEX);
-    recs[1][0] = 0x7f;
+    // Record layout: op id varint (6 -> 1 byte), attrs len + bytes, inputs len + bytes, ...
+    let attrs_len = usize::from(recs[1][1]);
+    let at = 2 + attrs_len;
+    assert_eq!(recs[1][at], 4, "one input of 4 bytes");
+    recs[1][at] = 3;
+    recs[1].remove(at + 4);
     p.set_records(OP_INDEX, &recs);
     assert_eq!(model_err(&p.build()), expected);
+    // Attributes that do not decode as the op's record: ReLU's attribute byte made an
+    // unknown activation variant.
+    let b = with_op(&base, 1, |d| d.attrs = vec![0x7f]);
+    assert_eq!(
+        model_err(&b),
+        ModelError::Attribute {
+            op: 1,
+            what: "attribute record does not decode"
+        }
+    );
+    // Trailing attribute bytes.
+    let b = with_op(&base, 1, |d| d.attrs.push(0));
+    assert_eq!(
+        model_err(&b),
+        ModelError::Attribute {
+            op: 1,
+            what: "attribute record does not decode"
+        }
+    );
+    // An op id no op has.
+    let b = with_op(&base, 1, |d| d.op = 9999);
+    assert_eq!(model_err(&b), ModelError::UnknownOp { op: 1, id: 9999 });
 }
 
 #[test]
 fn wrong_arity_is_rejected() {
     let base = fc_bytes();
-    let fc = Op::FullyConnected {
-        act: FusedAct::None,
-    };
     // FullyConnected with only x.
-    let b = with_op(&base, 0, |d| {
-        d.n_inputs = 1;
-        d.inputs = [0; 6];
-    });
+    let b = with_op(&base, 0, |d| d.inputs.truncate(1));
     assert_eq!(
         model_err(&b),
         ModelError::Arity {
             op: 0,
-            kind: kind(&fc),
+            kind: kind(FullyConnected::ID),
             min: 2,
             max: 3,
             got: 1
         }
     );
     // FullyConnected with a fourth input.
-    let b = with_op(&base, 0, |d| {
-        d.n_inputs = 4;
-        d.inputs[3] = 2;
-    });
+    let b = with_op(&base, 0, |d| d.inputs.push(2));
     assert_eq!(
         model_err(&b),
         ModelError::Arity {
@@ -852,10 +883,7 @@ fn wrong_arity_is_rejected() {
         }
     );
     // ReLU with two inputs.
-    let b = with_op(&base, 1, |d| {
-        d.n_inputs = 2;
-        d.inputs[1] = 1;
-    });
+    let b = with_op(&base, 1, |d| d.inputs.push(1));
     assert_eq!(
         model_err(&b),
         ModelError::Arity {
@@ -864,6 +892,29 @@ fn wrong_arity_is_rejected() {
             min: 1,
             max: 1,
             got: 2
+        }
+    );
+    // ReLU with two outputs, and with none.
+    let b = with_op(&base, 1, |d| d.outputs.push(3));
+    assert_eq!(
+        model_err(&b),
+        ModelError::Outputs {
+            op: 1,
+            kind: "Activation",
+            min: 1,
+            max: 1,
+            got: 2
+        }
+    );
+    let b = with_op(&base, 1, |d| d.outputs.clear());
+    assert_eq!(
+        model_err(&b),
+        ModelError::Outputs {
+            op: 1,
+            kind: "Activation",
+            min: 1,
+            max: 1,
+            got: 0
         }
     );
 }
@@ -894,7 +945,10 @@ fn wrong_dtype_is_rejected() {
         }
     );
     // An op swapped for one with other element types: Dequantize needs int8.
-    let b = with_op(&base, 1, |d| d.op = Op::Dequantize);
+    let b = with_op(&base, 1, |d| {
+        d.op = Dequantize::ID;
+        d.attrs = encode_attrs(&()).unwrap();
+    });
     assert_eq!(
         model_err(&b),
         ModelError::DType {
@@ -985,14 +1039,15 @@ fn wrong_output_shape_is_rejected() {
 fn bad_conv_attributes_are_rejected() {
     let base = encode(&conv_graph());
     assert_loads(&base);
-    let with_conv = |f: fn(&mut ConvAttrs)| {
+    let with_conv = |f: fn(&mut Geometry)| {
         with_op(&base, 0, |d| {
-            if let Op::Conv2d { conv, .. } = &mut d.op {
-                f(conv);
-            }
+            assert_eq!(d.op, ConvOp::ID);
+            let mut a: ConvAttrs = postcard::from_bytes(&d.attrs).unwrap();
+            f(&mut a.conv);
+            d.attrs = encode_attrs(&a).unwrap();
         })
     };
-    type Edit = fn(&mut ConvAttrs);
+    type Edit = fn(&mut Geometry);
     let cases: [(Edit, &str); 5] = [
         (|c| c.stride[0] = 0, "stride must be at least 1"),
         (|c| c.dilation[1] = 0, "dilation must be at least 1"),
@@ -1018,9 +1073,9 @@ fn bad_attributes_of_other_ops_are_rejected() {
     // ReLU turned into an RMS norm (gamma = b): its eps must be finite and non-negative.
     let rms = |eps| {
         with_op(&base, 1, |d| {
-            d.op = Op::RmsNorm { eps };
-            d.n_inputs = 2;
-            d.inputs[1] = 2;
+            d.op = RmsNorm::ID;
+            d.attrs = encode_attrs(&EpsAttrs { eps }).unwrap();
+            d.inputs.push(2);
         })
     };
     assert_loads(&rms(1e-5));
@@ -1036,10 +1091,12 @@ fn bad_attributes_of_other_ops_are_rejected() {
     }
     // An int8 clamp with its minimum above its maximum.
     let b = with_op(&int8_bytes(), 1, |d| {
-        d.op = Op::QFullyConnected {
+        assert_eq!(d.op, QFullyConnected::ID);
+        d.attrs = encode_attrs(&Clamp {
             act_min: 5,
             act_max: -5,
-        }
+        })
+        .unwrap();
     });
     assert_eq!(
         model_err(&b),
@@ -1130,11 +1187,14 @@ fn output_not_written_by_the_op_its_lifetime_names_is_rejected() {
         }
     );
     // Op 1 writes a constant.
-    let b = with_op(&base, 1, |d| d.output = 2);
-    let e = model_err(&b);
-    assert!(
-        matches!(e, ModelError::OutputShape { op: 1, .. }),
-        "b [3] is not [2,3]: {e:?}"
+    let b = with_op(&base, 1, |d| d.outputs[0] = 2);
+    assert_eq!(
+        model_err(&b),
+        ModelError::Lifetime {
+            tensor: 2,
+            op: 1,
+            what: "output is not planned to be written by this op"
+        }
     );
     // A ghost tensor claims op 0 writes it: checked after the ops.
     let mut p = Parts::parse(&base);
@@ -1390,7 +1450,7 @@ fn f32_tensor_with_quantization_parameters_is_rejected() {
         model_err(&b),
         ModelError::Tensor {
             tensor: 0,
-            what: "f32 tensor with quantization parameters"
+            what: "quantization parameters on a non-quantizable type"
         }
     );
     let b = with_tensor(&base, 7, |t| {
@@ -1574,14 +1634,14 @@ fn int8_ops_bytes() -> AlignedBytes {
 #[test]
 fn int8_add_attributes_out_of_kernel_range_are_rejected_at_load() {
     let base = int8_ops_bytes();
-    let with_add = |f: fn(&mut born_core::model::format::QAddAttrs)| {
-        with_op(&base, 4, |d| {
-            if let Op::QAdd(a) = &mut d.op {
-                f(a);
-            }
-        })
-    };
-    type Edit = fn(&mut born_core::model::format::QAddAttrs);
+    fn edit_add(d: &mut OwnedOp, f: impl FnOnce(&mut QAddAttrs)) {
+        assert_eq!(d.op, QAdd::ID);
+        let mut a: QAddAttrs = postcard::from_bytes(&d.attrs).unwrap();
+        f(&mut a);
+        d.attrs = encode_attrs(&a).unwrap();
+    }
+    let with_add = |f: fn(&mut QAddAttrs)| with_op(&base, 4, |d| edit_add(d, f));
+    type Edit = fn(&mut QAddAttrs);
     let cases: [(Edit, &str); 6] = [
         (|a| a.left_shift = 21, "add left shift outside 0..=20"),
         (|a| a.left_shift = -1, "add left shift outside 0..=20"),
@@ -1593,11 +1653,7 @@ fn int8_add_attributes_out_of_kernel_range_are_rejected_at_load() {
     for (f, what) in cases {
         let b = with_add(f);
         let b = if what.starts_with("output clamp") {
-            with_op(&b, 4, |d| {
-                if let Op::QAdd(a) = &mut d.op {
-                    a.act_max = 4;
-                }
-            })
+            with_op(&b, 4, |d| edit_add(d, |a| a.act_max = 4))
         } else {
             b
         };
@@ -1614,15 +1670,11 @@ fn int8_softmax_attributes_out_of_kernel_range_are_rejected_at_load() {
     let base = int8_ops_bytes();
     let with_sm = |shift: i32, diff: i32| {
         with_op(&base, 5, |d| {
-            if let Op::QSoftmax {
-                beta_left_shift,
-                diff_min,
-                ..
-            } = &mut d.op
-            {
-                *beta_left_shift = shift;
-                *diff_min = diff;
-            }
+            assert_eq!(d.op, QSoftmax::ID);
+            let mut a: QSoftmaxAttrs = postcard::from_bytes(&d.attrs).unwrap();
+            a.beta_left_shift = shift;
+            a.diff_min = diff;
+            d.attrs = encode_attrs(&a).unwrap();
         })
     };
     for shift in [-1, 31, i32::MIN, i32::MAX] {
@@ -1780,9 +1832,24 @@ proptest! {
             })
         } else {
             with_op(&base, id as usize % no.max(1), |d| match field {
-                5 => d.inputs[value as usize % 6] = value >> 16,
-                6 => d.n_inputs = value as u8 % 8,
-                _ => d.output = value % 16,
+                5 => {
+                    let n = d.inputs.len().max(1);
+                    if let Some(x) = d.inputs.get_mut(value as usize % n) {
+                        *x = value >> 16;
+                    }
+                }
+                6 => {
+                    d.inputs.resize(value as usize % 8, value >> 20);
+                    let at = (value >> 3) as usize % d.attrs.len().max(1);
+                    if let Some(a) = d.attrs.get_mut(at) {
+                        *a ^= (value >> 24) as u8;
+                    }
+                }
+                _ => {
+                    if let Some(o) = d.outputs.first_mut() {
+                        *o = value % 16;
+                    }
+                }
             })
         };
         load_and_run(&b);
