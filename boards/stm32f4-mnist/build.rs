@@ -93,21 +93,25 @@ fn check_model(path: &Path) -> usize {
     let bytes =
         fs::read(path).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", path.display())));
     let bytes = AlignedBytes::from_slice(&bytes);
-    let model = Model::from_bytes(&bytes).unwrap_or_else(|e| {
+    // With every op first, so that a damaged file is reported as such.
+    if let Err(e) = Model::from_bytes(&bytes) {
         fail(&format!(
             "{} is not a valid .born model: {e}",
             path.display()
         ))
-    });
-    let len = Interpreter::arena_len(&model)
-        .unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
-    let mut arena = vec![0u8; len];
-    let it = Interpreter::with_ops(&model, &mut arena, &ops::MNIST_OPS).unwrap_or_else(|e| {
+    }
+    // The firmware loads it with only the ops of src/ops.rs: check that it can.
+    let model = Model::from_bytes_with(&bytes, ops::MNIST_OPS.table()).unwrap_or_else(|e| {
         fail(&format!(
-            "{}: {e} (the firmware links the kernels of boards/stm32f4-mnist/src/ops.rs)",
+            "{}: {e} (the firmware links the ops of boards/stm32f4-mnist/src/ops.rs)",
             path.display()
         ))
     });
+    let len = Interpreter::arena_len_with(&model, ops::MNIST_OPS.table())
+        .unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
+    let mut arena = vec![0u8; len];
+    let it = Interpreter::with_ops(&model, &mut arena, &ops::MNIST_OPS)
+        .unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
     for (what, def, n) in [
         ("input", it.input_def(0), 28 * 28),
         ("output", it.output_def(0), 10),

@@ -10,7 +10,7 @@
 //! ```text
 //! pub const ARENA_LEN: usize;             // static arena bytes: the largest host arena_len
 //! pub const PASSES: u32;                  // BORN_BOARD_RUNS
-//! pub const OPS: born_core::OpResolver;   // exactly the op kinds the embedded models use
+//! pub static OPS: born_core::OpResolver<K>; // exactly the ops the embedded models use
 //! pub static IMAGES: &[u8]; pub static LABELS: &[u8];
 //! pub fn cases() -> [mnist_fw::Case<'static>; N];
 //! ```
@@ -38,7 +38,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use born_core::model::graph::AlignedBytes;
-use born_core::model::ops::{self, OpKind};
 use born_core::{Interpreter, Model};
 
 use crate::{argmax, IMAGE_PIXELS};
@@ -63,6 +62,8 @@ pub struct Generated {
     pub models: Vec<String>,
     /// Embedded images.
     pub images: usize,
+    /// Names of the ops `OPS` registers (what the embedded models use), in id order.
+    pub ops: Vec<&'static str>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -91,36 +92,77 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     })
 }
 
-/// The `OpResolver` method that registers `kind`.
-fn resolver_method(kind: OpKind) -> Result<&'static str, String> {
-    Ok(match kind {
-        OpKind::FullyConnected => "with_fully_connected",
-        OpKind::Conv2d => "with_conv2d",
-        OpKind::MaxPool2d => "with_max_pool2d",
-        OpKind::AvgPool2d => "with_avg_pool2d",
-        OpKind::GlobalAvgPool2d => "with_global_avg_pool2d",
-        OpKind::Activation => "with_activation",
-        OpKind::Softmax | OpKind::LogSoftmax => "with_softmax",
-        OpKind::LayerNorm | OpKind::RmsNorm => "with_norm",
-        OpKind::BatchNorm => "with_batch_norm",
-        OpKind::Binary => "with_binary",
-        OpKind::Reshape => "with_reshape",
-        OpKind::Embedding => "with_embedding",
-        OpKind::Quantize | OpKind::Dequantize => "with_quantize",
-        OpKind::QFullyConnected => "with_q_fully_connected",
-        OpKind::QConv2d => "with_q_conv2d",
-        OpKind::QMaxPool2d => "with_q_max_pool2d",
-        OpKind::QAvgPool2d => "with_q_avg_pool2d",
-        OpKind::QAdd => "with_q_add",
-        OpKind::QSoftmax => "with_q_softmax",
-        #[allow(unreachable_patterns)]
-        other => {
-            return Err(format!(
-                "no OpResolver method known for op kind {}",
-                other.name()
+/// Every op born-core defines: its id, its name and the path of its type, which the generated
+/// resolver registers with `.with::<path>()`. A test checks it against
+/// `born_core::ops::ALL`, so an op added to born-core without a line here fails the host
+/// tests, and a model using it fails [`generate`] with a message naming it.
+macro_rules! op_paths {
+    ($($module:ident::$op:ident),* $(,)?) => {
+        pub(crate) const OP_PATHS: &[(u16, &str, &str)] = &[$((
+            <born_core::ops::$module::$op as born_core::ops::Op>::ID,
+            <born_core::ops::$module::$op as born_core::ops::Op>::NAME,
+            concat!("born_core::ops::", stringify!($module), "::", stringify!($op)),
+        )),*];
+    };
+}
+
+op_paths! {
+    fully_connected::FullyConnected,
+    conv2d::Conv2d,
+    pool::MaxPool2d,
+    pool::AvgPool2d,
+    pool::GlobalAvgPool2d,
+    activation::Activation,
+    softmax::Softmax,
+    softmax::LogSoftmax,
+    norm::LayerNorm,
+    norm::RmsNorm,
+    norm::BatchNorm,
+    binary::Binary,
+    reshape::Reshape,
+    embedding::Embedding,
+    quantize::Quantize,
+    quantize::Dequantize,
+    q_fully_connected::QFullyConnected,
+    q_conv2d::QConv2d,
+    q_pool::QMaxPool2d,
+    q_pool::QAvgPool2d,
+    q_add::QAdd,
+    q_softmax::QSoftmax,
+    split::Split,
+}
+
+/// Name and Rust path of the type of op `id`
+/// (`born_core::ops::fully_connected::FullyConnected`).
+pub fn op_path(id: u16) -> Result<(&'static str, &'static str), String> {
+    match OP_PATHS.iter().find(|(i, _, _)| *i == id) {
+        Some(&(_, name, path)) => Ok((name, path)),
+        None => {
+            let name = born_core::ops::ALL
+                .table()
+                .find(id)
+                .map_or("unknown to born-core", |(_, r)| r.name);
+            Err(format!(
+                "op id {id} ({name}) has no line in mnist_fw::gen's op table (op_paths!)"
             ))
         }
-    })
+    }
+}
+
+/// The Rust expression of a `born_core::OpResolver<N>` registering exactly the ops `ids`
+/// (each once, in ascending id order), and the names of those ops (`N` of them).
+pub fn resolver_source(ids: &[u16]) -> Result<(String, Vec<&'static str>), String> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut src = String::from("born_core::OpResolver::new()");
+    let mut names = Vec::with_capacity(ids.len());
+    for &id in &ids {
+        let (name, path) = op_path(id)?;
+        write!(src, "\n    .with::<{path}>()").map_err(|e| e.to_string())?;
+        names.push(name);
+    }
+    Ok((src, names))
 }
 
 /// The class the host interpreter predicts for each image (pixels / 255).
@@ -149,38 +191,83 @@ fn default_model_dir() -> PathBuf {
         .join("../../target/board-models")
 }
 
+/// What [`generate_with`] embeds and where it writes: [`Config::from_env`] fills it from a
+/// [`Board`] and the environment variables above.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the embedded files and `board.rs` go (`OUT_DIR`).
+    pub out: PathBuf,
+    /// The model directory (`BORN_BOARD_MODELS`).
+    pub dir: PathBuf,
+    /// Model names, in run order.
+    pub names: Vec<String>,
+    /// Test images to embed.
+    pub images: usize,
+    /// Passes over the images.
+    pub passes: u32,
+    /// Byte of the first model to invert (`BORN_BOARD_CORRUPT`).
+    pub corrupt: Option<usize>,
+}
+
+impl Config {
+    /// `board` overridden by the environment (`OUT_DIR`, `BORN_BOARD_*`).
+    pub fn from_env(board: &Board<'_>) -> Result<Config, String> {
+        let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
+        let dir = env("BORN_BOARD_MODELS")
+            .map(PathBuf::from)
+            .unwrap_or_else(default_model_dir);
+        let images: usize = parse("BORN_BOARD_IMAGES", board.images)?;
+        let passes: u32 = parse("BORN_BOARD_RUNS", 1)?;
+        let names: Vec<String> = match env("BORN_BOARD_ONLY") {
+            Some(list) => list
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            None => board.models.iter().map(|s| s.to_string()).collect(),
+        };
+        let corrupt: Option<usize> = match env("BORN_BOARD_CORRUPT") {
+            None => None,
+            Some(v) => Some(
+                v.trim()
+                    .parse()
+                    .map_err(|_| format!("BORN_BOARD_CORRUPT={v:?} is not a byte offset"))?,
+            ),
+        };
+        Ok(Config {
+            out,
+            dir,
+            names,
+            images,
+            passes,
+            corrupt,
+        })
+    }
+}
+
 /// Writes the embedded files and `board.rs` into `OUT_DIR` for `board` (overridden by the
 /// environment variables above). Errors name what is missing or wrong; a build script
 /// should print the message and fail.
 pub fn generate(board: &Board<'_>) -> Result<Generated, String> {
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
-    let dir = env("BORN_BOARD_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(default_model_dir);
-    let n_images: usize = parse("BORN_BOARD_IMAGES", board.images)?;
-    let passes: u32 = parse("BORN_BOARD_RUNS", 1)?;
+    generate_with(&Config::from_env(board)?)
+}
+
+/// [`generate`] with the settings given rather than read from the environment.
+pub fn generate_with(cfg: &Config) -> Result<Generated, String> {
+    let Config {
+        out,
+        dir,
+        names,
+        images: n_images,
+        passes,
+        corrupt,
+    } = cfg.clone();
     if passes == 0 {
         return Err("BORN_BOARD_RUNS must be at least 1".into());
     }
-    let names: Vec<String> = match env("BORN_BOARD_ONLY") {
-        Some(list) => list
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        None => board.models.iter().map(|s| s.to_string()).collect(),
-    };
     if names.is_empty() {
         return Err("no model to embed".into());
     }
-    let corrupt: Option<usize> = match env("BORN_BOARD_CORRUPT") {
-        None => None,
-        Some(v) => Some(
-            v.trim()
-                .parse()
-                .map_err(|_| format!("BORN_BOARD_CORRUPT={v:?} is not a byte offset"))?,
-        ),
-    };
 
     let all_images = read(&dir.join("t10k-images.u8"))?;
     let all_labels = read(&dir.join("t10k-labels.u8"))?;
@@ -204,7 +291,7 @@ pub fn generate(board: &Board<'_>) -> Result<Generated, String> {
     write(&out.join("labels.u8"), labels)?;
 
     let mut arena_len = 0usize;
-    let mut kinds = [false; OpKind::COUNT];
+    let mut op_ids: Vec<u16> = Vec::new();
     let mut cases = String::new();
     for (k, name) in names.iter().enumerate() {
         if !name
@@ -220,7 +307,7 @@ pub fn generate(board: &Board<'_>) -> Result<Generated, String> {
         let model = Model::from_bytes(&aligned).map_err(|e| format!("{name}.born: {e}"))?;
         for i in 0..model.n_ops() {
             let op = model.op(i).map_err(|e| format!("{name}.born: {e}"))?;
-            kinds[ops::kind(&op.op) as usize] = true;
+            op_ids.push(op.op);
         }
         arena_len = arena_len.max(Interpreter::arena_len(&model).map_err(|e| e.to_string())?);
         let expected = host_predictions(&model, images)?;
@@ -246,22 +333,17 @@ pub fn generate(board: &Board<'_>) -> Result<Generated, String> {
         .map_err(|e| e.to_string())?;
     }
 
-    let mut methods: Vec<&str> = Vec::new();
-    for (kind, _) in OpKind::ALL.iter().zip(kinds).filter(|(_, used)| *used) {
-        let m = resolver_method(*kind)?;
-        if !methods.contains(&m) {
-            methods.push(m);
-        }
-    }
-    let ops: String = methods.iter().map(|m| format!(".{m}()")).collect();
+    let (ops, op_names) = resolver_source(&op_ids)?;
+    let n_ops = op_names.len();
     let src = format!(
         "// Generated by mnist_fw::gen from {dir}; do not edit.\n\
          /// Bytes of the static arena (the largest host `Interpreter::arena_len`).\n\
          pub const ARENA_LEN: usize = {arena_len};\n\
          /// Passes over the test images (BORN_BOARD_RUNS).\n\
          pub const PASSES: u32 = {passes};\n\
-         /// The kernels the embedded models use, and no others.\n\
-         pub const OPS: born_core::OpResolver = born_core::OpResolver::new(){ops};\n\
+         /// The ops the embedded models use, and no others: the firmware loads and runs\n\
+         /// the models with `OPS.table()`, so only these ops' rules and kernels are linked.\n\
+         pub static OPS: born_core::OpResolver<{n_ops}> = {ops};\n\
          /// The first {n_images} MNIST test images, 784 bytes each.\n\
          pub static IMAGES: &[u8] = include_bytes!({images:?});\n\
          /// Their labels.\n\
@@ -280,6 +362,7 @@ pub fn generate(board: &Board<'_>) -> Result<Generated, String> {
         arena_len,
         models: names,
         images: n_images,
+        ops: op_names,
     })
 }
 

@@ -22,7 +22,8 @@ pub mod gen;
 
 use core::fmt;
 
-use born_core::{Interpreter, Model, OpResolver};
+use born_core::ops::Table;
+use born_core::{Interpreter, Model};
 
 pub use static_arena::StaticArena;
 
@@ -191,31 +192,34 @@ fn fill_input(input: &mut [f32], pixels: &[u8]) -> Result<(), FwError> {
 // Loading, sizing and binding run once per model and have deep, wide frames (validation);
 // kept out of line, their stack is given back before the inference loop instead of adding
 // to the caller's frame for the whole run.
+// Each takes the firmware's resolver table: the loader validates with only those ops' rules
+// and the interpreter runs only their kernels, so nothing else is linked.
 #[inline(never)]
-fn load(bytes: &[u8]) -> Result<Model<'_>, FwError> {
-    Ok(Model::from_bytes(bytes)?)
+fn load<'b>(bytes: &'b [u8], ops: Table<'_>) -> Result<Model<'b>, FwError> {
+    Ok(Model::from_bytes_with(bytes, ops)?)
 }
 
 #[inline(never)]
-fn arena_len(model: &Model<'_>) -> Result<usize, FwError> {
-    Ok(Interpreter::arena_len(model)?)
+fn arena_len(model: &Model<'_>, ops: Table<'_>) -> Result<usize, FwError> {
+    Ok(Interpreter::arena_len_with(model, ops)?)
 }
 
 #[inline(never)]
 fn bind<'m, 'a>(
     model: &'m Model<'m>,
     arena: &'a mut [u8],
-    ops: &OpResolver,
+    ops: Table<'a>,
 ) -> Result<Interpreter<'m, 'a>, FwError> {
-    Ok(Interpreter::with_ops(model, arena, ops)?)
+    Ok(Interpreter::with_table(model, arena, ops)?)
 }
 
-/// Runs `case` over every image of `set`, `passes` times, in `arena` with the kernels `ops`
-/// registers, and compares each prediction with the label and with `case.expected`.
+/// Runs `case` over every image of `set`, `passes` times, in `arena` with the ops `ops`
+/// registers (an [`OpResolver`](born_core::OpResolver)'s `table()`), and compares each
+/// prediction with the label and with `case.expected`.
 ///
 /// Errors: [`FwError::Data`] if `set` and `case.expected` disagree in image count or
 /// `passes` is 0; [`FwError::Model`] if the model does not load (corrupt bytes, bad
-/// alignment), needs a kernel `ops` lacks, or an invoke fails; [`FwError::ArenaTooSmall`]
+/// alignment, an op `ops` lacks: `ModelError::UnknownOp`) or an invoke fails; [`FwError::ArenaTooSmall`]
 /// if `arena` is shorter than the model needs here; [`FwError::Io`] if the input does not
 /// have [`IMAGE_PIXELS`] f32 elements or the output [`CLASSES`].
 #[inline(never)]
@@ -223,7 +227,7 @@ pub fn run_case(
     case: &Case<'_>,
     set: &TestSet<'_>,
     arena: &mut [u8],
-    ops: &OpResolver,
+    ops: Table<'_>,
     passes: u32,
 ) -> Result<Report, FwError> {
     let n = set.len();
@@ -236,8 +240,8 @@ pub fn run_case(
     if passes == 0 {
         return Err(FwError::Data("zero passes"));
     }
-    let model = load(case.model)?;
-    let arena_needed = arena_len(&model)?;
+    let model = load(case.model, ops)?;
+    let arena_needed = arena_len(&model, ops)?;
     let arena_len = arena.len();
     if arena_needed > arena_len {
         return Err(FwError::ArenaTooSmall {
@@ -389,8 +393,8 @@ pub struct Board<'a, 'b> {
     pub set: TestSet<'a>,
     /// The static arena every model runs in, one after the other.
     pub arena: &'b mut [u8],
-    /// The kernels the firmware links.
-    pub ops: &'b OpResolver,
+    /// The ops the firmware links (its `OpResolver`'s `table()`).
+    pub ops: Table<'b>,
     /// Passes over the images.
     pub passes: u32,
     /// The stack, to measure each model's high-water mark (`None`: not measured).

@@ -1,8 +1,10 @@
 //! Host tests with small models built here.
 
-use born_core::model::format::{ActKind, FusedAct};
+use born_core::kernels::activation::Activation as Act;
 use born_core::model::graph::{AlignedBytes, Graph};
-use born_core::model::Op;
+use born_core::ops::activation::Activation;
+use born_core::ops::fully_connected::{FcAttrs, FullyConnected};
+use born_core::ops::Op;
 use born_core::{DType, Error, ModelError, OpResolver};
 
 use super::stack::{self, StackRegion, PATTERN};
@@ -19,18 +21,9 @@ fn pick_graph(inputs: usize) -> Graph {
     }
     let w = g.add_const("W", &[CLASSES, inputs], &w).unwrap();
     let y = g
-        .add_op(
-            Op::FullyConnected {
-                act: FusedAct::None,
-            },
-            &[x, w],
-            "y",
-            None,
-        )
+        .add_op::<FullyConnected>(FcAttrs { act: None }, &[x, w], "y")
         .unwrap();
-    let z = g
-        .add_op(Op::Activation(ActKind::Relu), &[y], "logits", None)
-        .unwrap();
+    let z = g.add_op::<Activation>(Act::Relu, &[y], "logits").unwrap();
     g.mark_output(z).unwrap();
     g
 }
@@ -55,7 +48,9 @@ fn images(n: usize, label: impl Fn(usize) -> u8) -> (Vec<u8>, Vec<u8>) {
     (px, labels)
 }
 
-const OPS: OpResolver = OpResolver::new().with_fully_connected().with_activation();
+static OPS: OpResolver<2> = OpResolver::new()
+    .with::<FullyConnected>()
+    .with::<Activation>();
 
 #[test]
 fn counts_accuracy_and_host_agreement() {
@@ -73,7 +68,7 @@ fn counts_accuracy_and_host_agreement() {
         labels: &labels,
     };
     let mut arena = vec![0u8; 64 * 1024];
-    let r = run_case(&case, &set, &mut arena, &OPS, 2).unwrap();
+    let r = run_case(&case, &set, &mut arena, OPS.table(), 2).unwrap();
     assert_eq!(r.images, 20);
     assert_eq!(r.passes, 2);
     // i % 4 == 3 with i % 10 == 0 never happens for i < 20, so those 5 are wrong.
@@ -103,7 +98,7 @@ fn reports_the_first_prediction_that_differs_from_the_host() {
         labels: &labels,
     };
     let mut arena = vec![0u8; 64 * 1024];
-    let r = run_case(&case, &set, &mut arena, &OPS, 1).unwrap();
+    let r = run_case(&case, &set, &mut arena, OPS.table(), 1).unwrap();
     assert_eq!(r.correct, 12);
     assert_eq!(r.agree, 10);
     assert!(!r.all_agree());
@@ -148,7 +143,7 @@ fn corrupted_model_is_a_load_error_with_the_loaders_message() {
             expected: &expected,
         };
         let mut arena = vec![0u8; 64 * 1024];
-        let e = run_case(&case, &set, &mut arena, &OPS, 1).unwrap_err();
+        let e = run_case(&case, &set, &mut arena, OPS.table(), 1).unwrap_err();
         let FwError::Model(Error::Model(m)) = &e else {
             panic!("byte {at}: {e:?}");
         };
@@ -164,7 +159,7 @@ fn corrupted_model_is_a_load_error_with_the_loaders_message() {
         },
         &set,
         &mut [0u8; 1024],
-        &OPS,
+        OPS.table(),
         1,
     )
     .unwrap_err();
@@ -195,21 +190,29 @@ fn small_arena_missing_kernel_and_bad_data_are_errors() {
     };
     let mut arena = vec![0u8; need - 1];
     assert_eq!(
-        run_case(&case, &set, &mut arena, &OPS, 1),
+        run_case(&case, &set, &mut arena, OPS.table(), 1),
         Err(FwError::ArenaTooSmall {
             needed: need,
             have: need - 1
         })
     );
     let mut arena = vec![0u8; need];
-    assert!(run_case(&case, &set, &mut arena, &OPS, 1).is_ok());
-    let only_fc = OpResolver::new().with_fully_connected();
+    assert!(run_case(&case, &set, &mut arena, OPS.table(), 1).is_ok());
+    // A resolver without the model's second op: the loader rejects the model, naming the
+    // op record and its id.
+    let only_fc: OpResolver<1> = OpResolver::new().with::<FullyConnected>();
+    let e = run_case(&case, &set, &mut arena, only_fc.table(), 1).unwrap_err();
+    assert_eq!(
+        e,
+        FwError::Model(Error::Model(ModelError::UnknownOp {
+            op: 1,
+            id: Activation::ID
+        }))
+    );
+    let msg = format!("model: op 1: op id {} ", Activation::ID);
+    assert!(e.to_string().starts_with(&msg), "{e}");
     assert!(matches!(
-        run_case(&case, &set, &mut arena, &only_fc, 1),
-        Err(FwError::Model(Error::InvalidArgument { .. }))
-    ));
-    assert!(matches!(
-        run_case(&case, &set, &mut arena, &OPS, 0),
+        run_case(&case, &set, &mut arena, OPS.table(), 0),
         Err(FwError::Data(_))
     ));
     let short = TestSet {
@@ -217,7 +220,7 @@ fn small_arena_missing_kernel_and_bad_data_are_errors() {
         labels: &labels,
     };
     assert!(matches!(
-        run_case(&case, &short, &mut arena, &OPS, 1),
+        run_case(&case, &short, &mut arena, OPS.table(), 1),
         Err(FwError::Data(_))
     ));
     let one = Case {
@@ -225,7 +228,7 @@ fn small_arena_missing_kernel_and_bad_data_are_errors() {
         ..case
     };
     assert!(matches!(
-        run_case(&one, &set, &mut arena, &OPS, 1),
+        run_case(&one, &set, &mut arena, OPS.table(), 1),
         Err(FwError::Data(_))
     ));
 }
@@ -244,7 +247,7 @@ fn model_with_the_wrong_input_size_is_an_io_error() {
         labels: &labels,
     };
     let mut arena = vec![0u8; 16 * 1024];
-    let e = run_case(&case, &set, &mut arena, &OPS, 1).unwrap_err();
+    let e = run_case(&case, &set, &mut arena, OPS.table(), 1).unwrap_err();
     assert_eq!(
         e,
         FwError::Io {
@@ -331,9 +334,129 @@ fn host_predictions_match_the_firmware_loop() {
         labels: &labels,
     };
     let mut arena = vec![0u8; 64 * 1024];
-    assert!(run_case(&case, &set, &mut arena, &OPS, 1)
+    assert!(run_case(&case, &set, &mut arena, OPS.table(), 1)
         .unwrap()
         .all_agree());
+}
+
+#[cfg(feature = "gen")]
+#[test]
+fn the_generators_op_table_names_every_born_core_op_once() {
+    let all = born_core::ops::ALL.table();
+    assert!(!all.overflowed());
+    for reg in all.iter() {
+        let (name, path) = gen::op_path(reg.id).unwrap();
+        assert_eq!(name, reg.name, "op id {}", reg.id);
+        assert!(path.starts_with("born_core::ops::"), "{path}");
+        assert!(path.ends_with(&format!("::{name}")), "{path}");
+    }
+    assert_eq!(gen::OP_PATHS.len(), born_core::ops::ALL_LEN);
+    for (i, &(id, _, _)) in gen::OP_PATHS.iter().enumerate() {
+        assert!(all.find(id).is_some(), "op id {id}");
+        assert!(
+            gen::OP_PATHS[..i].iter().all(|&(other, _, _)| other != id),
+            "op id {id} twice"
+        );
+    }
+    let e = gen::op_path(u16::MAX).unwrap_err();
+    assert!(e.contains("op id 65535"), "{e}");
+}
+
+#[cfg(feature = "gen")]
+#[test]
+fn the_generated_resolver_registers_each_used_op_once_in_id_order() {
+    use born_core::ops::q_fully_connected::QFullyConnected;
+    use born_core::ops::quantize::Quantize;
+    let (src, names) = gen::resolver_source(&[
+        QFullyConnected::ID,
+        Quantize::ID,
+        QFullyConnected::ID,
+        FullyConnected::ID,
+    ])
+    .unwrap();
+    assert_eq!(names, ["FullyConnected", "Quantize", "QFullyConnected"]);
+    assert_eq!(
+        src,
+        "born_core::OpResolver::new()\n    \
+         .with::<born_core::ops::fully_connected::FullyConnected>()\n    \
+         .with::<born_core::ops::quantize::Quantize>()\n    \
+         .with::<born_core::ops::q_fully_connected::QFullyConnected>()"
+    );
+    let (src, names) = gen::resolver_source(&[]).unwrap();
+    assert_eq!(src, "born_core::OpResolver::new()");
+    assert!(names.is_empty());
+}
+
+/// A scratch directory in the system temp directory, emptied first.
+#[cfg(feature = "gen")]
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("mnist-fw-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[cfg(feature = "gen")]
+#[test]
+fn generate_embeds_the_models_with_a_resolver_of_exactly_their_ops() {
+    let dir = scratch_dir("models");
+    let out = scratch_dir("out");
+    let bytes = encode(&pick_graph(IMAGE_PIXELS));
+    std::fs::write(dir.join("pick.born"), &bytes[..]).unwrap();
+    let (px, labels) = images(12, |i| (i % 10) as u8);
+    std::fs::write(dir.join("t10k-images.u8"), &px).unwrap();
+    std::fs::write(dir.join("t10k-labels.u8"), &labels).unwrap();
+    let cfg = gen::Config {
+        out: out.clone(),
+        dir: dir.clone(),
+        names: vec!["pick".into()],
+        images: 10,
+        passes: 2,
+        corrupt: Some(0),
+    };
+    let g = gen::generate_with(&cfg).unwrap();
+    assert_eq!(g.ops, ["FullyConnected", "Activation"]);
+    assert_eq!(g.images, 10);
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(g.arena_len, Interpreter::arena_len(&model).unwrap());
+    let src = std::fs::read_to_string(&g.source).unwrap();
+    assert!(
+        src.contains(
+            "pub static OPS: born_core::OpResolver<2> = born_core::OpResolver::new()\n    \
+             .with::<born_core::ops::fully_connected::FullyConnected>()\n    \
+             .with::<born_core::ops::activation::Activation>();\n"
+        ),
+        "{src}"
+    );
+    assert!(src.contains("pub const PASSES: u32 = 2;"), "{src}");
+    assert!(src.contains(&format!("pub const ARENA_LEN: usize = {};", g.arena_len)));
+    // The host's predictions come from the intact model; the embedded one has byte 0
+    // inverted.
+    assert_eq!(
+        std::fs::read(out.join("pick.expected")).unwrap(),
+        &labels[..10]
+    );
+    let embedded = std::fs::read(out.join("pick.born")).unwrap();
+    assert_eq!(embedded[0], !bytes[0]);
+    assert_eq!(embedded[1..], bytes[1..]);
+    assert_eq!(
+        std::fs::read(out.join("images.u8")).unwrap(),
+        &px[..10 * IMAGE_PIXELS]
+    );
+
+    let too_many = gen::Config {
+        images: 13,
+        ..cfg.clone()
+    };
+    assert!(gen::generate_with(&too_many).is_err());
+    let missing = gen::Config {
+        names: vec!["nothere".into()],
+        ..cfg
+    };
+    let e = gen::generate_with(&missing).unwrap_err();
+    assert!(e.contains("nothere.born"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
@@ -366,7 +489,7 @@ fn run_all_reports_each_model_and_fails_on_an_error() {
             labels: &labels,
         },
         arena: &mut arena,
-        ops: &OPS,
+        ops: OPS.table(),
         passes: 1,
         stack: None,
     };

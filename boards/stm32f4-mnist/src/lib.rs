@@ -21,6 +21,7 @@
 #![no_std]
 #![deny(missing_docs)]
 
+use born_core::ops::Table;
 use born_core::{DType, Interpreter, Model};
 use core::fmt;
 use embedded_hal::delay::DelayNs;
@@ -328,16 +329,13 @@ pub struct Classifier<'m, 'a> {
 }
 
 impl<'m, 'a> Classifier<'m, 'a> {
-    /// Binds `model` to `arena` with the kernels `ops` registers (the firmware passes
-    /// [`MNIST_OPS`]). [`Error::Model`] if the arena is too small
-    /// ([`Interpreter::arena_len`] says how much is needed), if the model has an op `ops`
-    /// lacks, or if its first input is not 784 f32 or its first output not 10 f32.
-    pub fn new(
-        model: &'m Model<'m>,
-        arena: &'a mut [u8],
-        ops: &born_core::OpResolver,
-    ) -> Result<Self, Error> {
-        let it = Interpreter::with_ops(model, arena, ops)?;
+    /// Binds `model` to `arena` with the ops `ops` registers (the firmware passes
+    /// `MNIST_OPS.table()`, see [`MNIST_OPS`]). [`Error::Model`] if the arena is too small
+    /// ([`Interpreter::arena_len_with`] says how much is needed), if the model has an op
+    /// `ops` lacks (`ModelError::UnknownOp`), or if its first input is not 784 f32 or its
+    /// first output not 10 f32.
+    pub fn new(model: &'m Model<'m>, arena: &'a mut [u8], ops: Table<'a>) -> Result<Self, Error> {
+        let it = Interpreter::with_table(model, arena, ops)?;
         check_tensor(model, &it.input_def(0)?, PIXELS, "input: 784 f32 (28x28)")?;
         check_tensor(model, &it.output_def(0)?, CLASSES, "output: 10 f32 logits")?;
         Ok(Classifier {

@@ -45,16 +45,20 @@ mod firmware {
         let (mut tx, mut rx) = serial.split();
         let mut delay = dp.TIM2.delay_us(&mut rcc);
 
-        // build.rs validated this model with the same kernels and sized the arena from it,
-        // so these cannot fail; if they do, say so on the line and stop.
-        let model = match Model::from_bytes(include_model!(env!("BORN_MODEL_FILE"))) {
+        // build.rs validated this model with the same ops and sized the arena from it, so
+        // these cannot fail; if they do, say so on the line and stop. Loading through
+        // MNIST_OPS (not Model::from_bytes) keeps every other op's rules out of flash.
+        let model = match Model::from_bytes_with(
+            include_model!(env!("BORN_MODEL_FILE")),
+            MNIST_OPS.table(),
+        ) {
             Ok(m) => m,
             Err(e) => {
                 let _ = write_all(&mut tx, &mut delay, 10_000, &encode_error(&Error::Model(e)));
                 halt()
             }
         };
-        let mut classifier = match Classifier::new(&model, ARENA, &MNIST_OPS) {
+        let mut classifier = match Classifier::new(&model, ARENA, MNIST_OPS.table()) {
             Ok(c) => c,
             Err(e) => {
                 let _ = write_all(&mut tx, &mut delay, 10_000, &encode_error(&e));

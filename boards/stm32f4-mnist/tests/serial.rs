@@ -3,7 +3,8 @@
 use born_core::backend::Cpu;
 use born_core::model::graph::{AlignedBytes, Graph};
 use born_core::nn::{self, Flatten, Linear, ReLU, Sequential, Softmax};
-use born_core::{Interpreter, Model, OpResolver, Rng};
+use born_core::ops::{softmax, Op, ALL};
+use born_core::{Error as CoreError, Interpreter, Model, ModelError, Rng};
 use embedded_hal_mock::eh1::delay::NoopDelay;
 use embedded_hal_mock::eh1::serial::{Mock, Transaction};
 use embedded_hal_nb::nb;
@@ -69,7 +70,7 @@ fn silence() -> Vec<Transaction<u8>> {
 fn serve(bytes: &AlignedBytes, script: &[Transaction<u8>]) -> Result<Prediction, Error> {
     let model = Model::from_bytes(bytes).unwrap();
     let mut arena = vec![0u8; Interpreter::arena_len(&model).unwrap()];
-    let mut c = Classifier::new(&model, &mut arena, &MNIST_OPS)
+    let mut c = Classifier::new(&model, &mut arena, MNIST_OPS.table())
         .unwrap()
         .with_timeout_us(TIMEOUT_US);
     let mut rx = Mock::new(script);
@@ -141,7 +142,7 @@ fn classify_matches_the_host_interpreter() {
     let bytes = mlp_bytes(2);
     let model = Model::from_bytes(&bytes).unwrap();
     let mut arena = vec![0u8; Interpreter::arena_len(&model).unwrap()];
-    let mut c = Classifier::new(&model, &mut arena, &MNIST_OPS).unwrap();
+    let mut c = Classifier::new(&model, &mut arena, MNIST_OPS.table()).unwrap();
     let px = image(9);
     assert_eq!(
         c.classify(&px).unwrap(),
@@ -285,7 +286,7 @@ fn error_answers_carry_the_code() {
     let bytes = mlp_bytes(1);
     let model = Model::from_bytes(&bytes).unwrap();
     let mut arena = vec![0u8; Interpreter::arena_len(&model).unwrap()];
-    let c = Classifier::new(&model, &mut arena, &MNIST_OPS).unwrap();
+    let c = Classifier::new(&model, &mut arena, MNIST_OPS.table()).unwrap();
     let mut tx = Mock::new(&[Transaction::write_many(f), Transaction::flush()]);
     c.answer_error(&mut tx, &mut NoopDelay::new(), &e).unwrap();
     tx.done();
@@ -302,7 +303,7 @@ fn models_that_do_not_fit_the_protocol_are_rejected() {
     let model = Model::from_bytes(&bytes).unwrap();
     let mut arena = vec![0u8; Interpreter::arena_len(&model).unwrap()];
     assert!(matches!(
-        Classifier::new(&model, &mut arena, &MNIST_OPS),
+        Classifier::new(&model, &mut arena, MNIST_OPS.table()),
         Err(Error::Model(born_core::Error::InvalidArgument { .. }))
     ));
     // 784 -> 5 classes.
@@ -312,7 +313,7 @@ fn models_that_do_not_fit_the_protocol_are_rejected() {
     let model = Model::from_bytes(&bytes).unwrap();
     let mut arena = vec![0u8; Interpreter::arena_len(&model).unwrap()];
     assert!(matches!(
-        Classifier::new(&model, &mut arena, &MNIST_OPS),
+        Classifier::new(&model, &mut arena, MNIST_OPS.table()),
         Err(Error::Model(born_core::Error::InvalidArgument { .. }))
     ));
 }
@@ -327,14 +328,23 @@ fn ops_the_firmware_does_not_link_and_small_arenas_are_rejected() {
     let model = Model::from_bytes(&bytes).unwrap();
     let n = Interpreter::arena_len(&model).unwrap();
     let mut arena = vec![0u8; n];
-    assert!(matches!(
-        Classifier::new(&model, &mut arena, &MNIST_OPS),
-        Err(Error::Model(_))
-    ));
-    assert!(Classifier::new(&model, &mut arena, &OpResolver::all()).is_ok());
+    // The Softmax record (op 1) names an op id the firmware's resolver lacks.
+    let unknown = CoreError::Model(ModelError::UnknownOp {
+        op: 1,
+        id: softmax::Softmax::ID,
+    });
+    assert_eq!(
+        Classifier::new(&model, &mut arena, MNIST_OPS.table()).err(),
+        Some(Error::Model(unknown))
+    );
+    assert_eq!(
+        Model::from_bytes_with(&bytes, MNIST_OPS.table()).err(),
+        Some(unknown)
+    );
+    assert!(Classifier::new(&model, &mut arena, ALL.table()).is_ok());
     let mut short = vec![0u8; n - 16];
     assert!(matches!(
-        Classifier::new(&model, &mut short, &OpResolver::all()),
+        Classifier::new(&model, &mut short, ALL.table()),
         Err(Error::Model(born_core::Error::ArenaTooSmall { .. }))
     ));
 }
@@ -350,9 +360,11 @@ fn board_models_load_with_the_firmware_kernels() {
             continue;
         };
         let bytes = AlignedBytes::from_slice(&raw);
-        let model = Model::from_bytes(&bytes).unwrap();
-        let mut arena = vec![0u8; Interpreter::arena_len(&model).unwrap()];
-        let mut c = Classifier::new(&model, &mut arena, &MNIST_OPS).unwrap();
+        // As the firmware loads it: only the ops it links.
+        let model = Model::from_bytes_with(&bytes, MNIST_OPS.table()).unwrap();
+        let n = Interpreter::arena_len_with(&model, MNIST_OPS.table()).unwrap();
+        let mut arena = vec![0u8; n];
+        let mut c = Classifier::new(&model, &mut arena, MNIST_OPS.table()).unwrap();
         let p = c.classify(&[0u8; PIXELS]).unwrap();
         assert!(p.class < 10);
         seen += 1;
