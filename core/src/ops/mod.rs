@@ -31,6 +31,8 @@ pub mod quantize;
 pub mod reshape;
 pub mod softmax;
 pub mod split;
+// Data-movement ops (modules):
+// Math ops (modules):
 
 pub use io::{Io, MAX_INPUTS, MAX_OUTPUTS};
 pub use prepare::{Operand, Prepare};
@@ -112,6 +114,8 @@ all_ops! {
     q_add::QAdd,
     q_softmax::QSoftmax,
     split::Split,
+    // Data-movement ops (registrations):
+    // Math ops (registrations):
 }
 
 /// The resolver with every op, as a `static` (what [`Model::from_bytes`] and
