@@ -34,12 +34,7 @@ fn file_dtype(d: &NpyData) -> &'static str {
 
 /// NumPy's name of a model element type.
 fn model_dtype(d: DType) -> &'static str {
-    match d {
-        DType::F32 => "float32",
-        DType::I32 => "int32",
-        DType::I8 => "int8",
-        DType::U8 => "uint8",
-    }
+    d.name()
 }
 
 /// The data of `a` as `dtype`'s bytes. Data of another element type is converted only when
@@ -65,6 +60,7 @@ fn to_bytes(a: &NpyArray, dtype: DType, cast: bool, what: &str) -> Result<Vec<u8
             .collect(),
         (DType::I8, NpyData::I8(v)) => v.iter().map(|&x| x as u8).collect(),
         (DType::U8, NpyData::U8(v)) => v.clone(),
+        (DType::I64, NpyData::I64(v)) => v.iter().flat_map(|v| v.to_le_bytes()).collect(),
         _ => bail!("{what} holds {have} data, which --cast cannot convert to {want}"),
     };
     if have != want {
