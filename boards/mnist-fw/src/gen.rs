@@ -92,10 +92,11 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     })
 }
 
-/// Every op born-core defines: its id, its name and the path of its type, which the generated
-/// resolver registers with `.with::<path>()`. A test checks it against
-/// `born_core::ops::ALL`, so an op added to born-core without a line here fails the host
-/// tests, and a model using it fails [`generate`] with a message naming it.
+/// The ops the generated resolver can register: id, name and the path of the op's type,
+/// which `board.rs` names in `.with::<path>()`. Each line is written once as `module::Type`
+/// and the id and name come from the type itself, so they cannot disagree with born-core; a
+/// test checks every line against `born_core::ops::ALL`. A model with an op missing here
+/// fails [`generate`] with a message naming the op: add its line.
 macro_rules! op_paths {
     ($($module:ident::$op:ident),* $(,)?) => {
         pub(crate) const OP_PATHS: &[(u16, &str, &str)] = &[$((
