@@ -33,6 +33,15 @@ pub mod softmax;
 pub mod split;
 // Data-movement ops (modules):
 // Math ops (modules):
+pub mod arg_max;
+pub mod arg_min;
+pub mod compare;
+pub mod gemm;
+pub mod logical;
+pub mod matmul;
+pub mod not;
+pub mod reduce;
+pub mod unary;
 
 pub use io::{Io, MAX_INPUTS, MAX_OUTPUTS};
 pub use prepare::{Operand, Prepare};
@@ -116,6 +125,15 @@ all_ops! {
     split::Split,
     // Data-movement ops (registrations):
     // Math ops (registrations):
+    matmul::MatMul,
+    gemm::Gemm,
+    unary::Unary,
+    compare::Compare,
+    logical::Logical,
+    not::Not,
+    reduce::Reduce,
+    arg_max::ArgMax,
+    arg_min::ArgMin,
 }
 
 /// The resolver with every op, as a `static` (what [`Model::from_bytes`] and
