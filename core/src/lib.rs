@@ -32,8 +32,8 @@ pub mod kernels;
 pub mod model;
 #[cfg(feature = "alloc")]
 pub mod nn;
-/// int8 quantization parameters and TFLite fixed-point requantization.
 pub mod ops;
+/// int8 quantization parameters and TFLite fixed-point requantization.
 pub mod quant;
 pub mod rng;
 pub mod shape;

@@ -441,6 +441,7 @@ impl Graph {
             }
         }
         let mut keep = vec![true; self.ops.len()];
+        #[allow(clippy::needless_range_loop)] // the loop edits other ops than `j`
         for j in 0..self.ops.len() {
             let fused = match self.ops[j].attrs::<crate::ops::activation::Activation>() {
                 Some(a @ (Activation::Relu | Activation::Relu6)) => a,

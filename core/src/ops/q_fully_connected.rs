@@ -74,8 +74,11 @@ pub(crate) fn weighted(cx: &Prepare<'_, '_>, c: &Clamp) -> R<QWeighted> {
     })
 }
 
+/// Bias (if any), multipliers and shifts.
+pub(crate) type Tables<'x> = (Option<&'x [i32]>, &'x [i32], &'x [i32]);
+
 /// Bias (if any), multipliers and shifts of a weighted int8 node.
-pub(crate) fn tables<'x>(io: &Io<'x>) -> Result<(Option<&'x [i32]>, &'x [i32], &'x [i32])> {
+pub(crate) fn tables<'x>(io: &Io<'x>) -> Result<Tables<'x>> {
     let n = io.n_inputs();
     let bias = if n == 5 { Some(io.input(2)?) } else { None };
     Ok((bias, io.input(n - 2)?, io.input(n - 1)?))
