@@ -32,6 +32,17 @@ pub mod reshape;
 pub mod softmax;
 pub mod split;
 // Data-movement ops (modules):
+pub mod cast;
+pub mod concat;
+pub mod expand;
+pub mod gather;
+pub mod gather_elements;
+pub(crate) mod movement;
+pub mod pad;
+pub mod slice;
+pub mod tile;
+pub mod transpose;
+pub mod where_select;
 // Math ops (modules):
 pub mod arg_max;
 pub mod arg_min;
@@ -124,6 +135,16 @@ all_ops! {
     q_softmax::QSoftmax,
     split::Split,
     // Data-movement ops (registrations):
+    transpose::Transpose,
+    concat::Concat,
+    slice::Slice,
+    gather::Gather,
+    gather_elements::GatherElements,
+    where_select::Where,
+    expand::Expand,
+    tile::Tile,
+    pad::Pad,
+    cast::Cast,
     // Math ops (registrations):
     matmul::MatMul,
     gemm::Gemm,
