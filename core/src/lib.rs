@@ -45,8 +45,8 @@ pub use arena::Arena;
 pub use dtype::{DType, Element};
 pub use error::{Error, Result};
 pub use interp::Interpreter;
-pub use ops::OpResolver;
 pub use model::{Model, ModelError};
+pub use ops::OpResolver;
 pub use rng::Rng;
 pub use shape::{Shape, MAX_RANK};
 #[cfg(feature = "alloc")]

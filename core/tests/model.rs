@@ -155,8 +155,12 @@ fn state_tensor_persists_across_invokes() {
         assert_eq!(it.output::<f32>(0).unwrap(), sum);
         assert_eq!(it.state::<f32>(0).unwrap(), sum);
     }
-    it.state_mut::<f32>(0).unwrap().copy_from_slice(&[100.0, 200.0, 300.0]);
-    it.input_mut::<f32>(0).unwrap().copy_from_slice(&[1.0, 1.0, 1.0]);
+    it.state_mut::<f32>(0)
+        .unwrap()
+        .copy_from_slice(&[100.0, 200.0, 300.0]);
+    it.input_mut::<f32>(0)
+        .unwrap()
+        .copy_from_slice(&[1.0, 1.0, 1.0]);
     it.invoke().unwrap();
     assert_eq!(it.output::<f32>(0).unwrap(), [101.0, 201.0, 301.0]);
     it.reset_state();
@@ -200,7 +204,14 @@ fn multi_output_op_round_trips() {
     let mut bad = [0u32; born_core::ops::MAX_OUTPUTS];
     bad[..2].copy_from_slice(&[2, 2]);
     let e = g
-        .add_op_multi::<Split>(SplitAttrs { axis: 1, sizes: bad }, &[x], &["c", "d"])
+        .add_op_multi::<Split>(
+            SplitAttrs {
+                axis: 1,
+                sizes: bad,
+            },
+            &[x],
+            &["c", "d"],
+        )
         .unwrap_err();
     assert_eq!(
         e,

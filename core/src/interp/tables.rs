@@ -79,9 +79,7 @@ impl Sizes {
 
 /// `n` zeroed values of `T` from `arena`.
 pub(super) fn alloc<'a, T: bytemuck::Pod>(arena: &Arena<'a>, n: usize) -> Result<&'a mut [T]> {
-    let bytes = n
-        .checked_mul(core::mem::size_of::<T>())
-        .ok_or(overflow())?;
+    let bytes = n.checked_mul(core::mem::size_of::<T>()).ok_or(overflow())?;
     let b = arena.alloc_bytes(bytes, ALIGN)?;
     b.fill(0);
     bytemuck::try_cast_slice_mut(b).map_err(|_| misaligned())

@@ -6,13 +6,13 @@ use super::format::{
     MAX_IO, PREAMBLE_LEN, SECTIONS, VERSION,
 };
 use super::Model;
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
 use crate::kernels::activation::Activation;
 use crate::ops::conv2d::Conv2d;
 use crate::ops::fully_connected::FullyConnected;
 use crate::ops::prepare::OutSlot;
 use crate::ops::{Op, OpReg, Operand, Prepare, MAX_INPUTS, MAX_OUTPUTS};
-use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
 use crate::shape::Shape;
 use alloc::string::{String, ToString};
 use alloc::vec;
@@ -264,13 +264,14 @@ impl Graph {
         inputs: &[usize],
         outputs: &[Option<usize>],
     ) -> Result<Vec<(DType, Shape)>> {
-        let (_, reg): (usize, &OpReg) = crate::ops::ALL
-            .table()
-            .find(id)
-            .ok_or(Error::Model(super::ModelError::UnknownOp {
-                op: self.ops.len(),
-                id,
-            }))?;
+        let (_, reg): (usize, &OpReg) =
+            crate::ops::ALL
+                .table()
+                .find(id)
+                .ok_or(Error::Model(super::ModelError::UnknownOp {
+                    op: self.ops.len(),
+                    id,
+                }))?;
         let (n_in, n_out) = (inputs.len(), outputs.len());
         let arity = |(lo, hi): (usize, usize), n: usize, max: usize| n >= lo && n <= hi.min(max);
         if !arity(reg.inputs, n_in, MAX_INPUTS) {
@@ -330,7 +331,12 @@ impl Graph {
     /// optional one), with a new output tensor `name` whose element type and shape follow
     /// from the op's rules; returns the output's id. The op's rules are checked here as the
     /// loader will.
-    pub fn add_op<O: Op>(&mut self, attrs: O::Attrs, inputs: &[usize], name: &str) -> Result<usize> {
+    pub fn add_op<O: Op>(
+        &mut self,
+        attrs: O::Attrs,
+        inputs: &[usize],
+        name: &str,
+    ) -> Result<usize> {
         let ids = self.add_op_multi::<O>(attrs, inputs, &[name])?;
         ids.first().copied().ok_or(bad("op has no output"))
     }
@@ -690,7 +696,11 @@ impl Graph {
             let ids = |list: &[usize]| -> Result<Vec<u8>> {
                 let mut v = Vec::with_capacity(4 * list.len());
                 for &i in list {
-                    let id = if i == ABSENT_INPUT { ABSENT } else { u32_of(i)? };
+                    let id = if i == ABSENT_INPUT {
+                        ABSENT
+                    } else {
+                        u32_of(i)?
+                    };
                     v.extend_from_slice(&id.to_le_bytes());
                 }
                 Ok(v)
@@ -784,7 +794,13 @@ impl Graph {
         g.outputs = m.outputs().iter().map(|&i| i as usize).collect();
         for i in 0..m.n_ops() {
             let d = m.op(i)?;
-            let id = |x: u32| if x == ABSENT { ABSENT_INPUT } else { x as usize };
+            let id = |x: u32| {
+                if x == ABSENT {
+                    ABSENT_INPUT
+                } else {
+                    x as usize
+                }
+            };
             g.ops.push(OpSpec {
                 op: d.op,
                 attrs: d.attrs.to_vec(),

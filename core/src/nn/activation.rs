@@ -2,9 +2,9 @@ use super::{join, Module};
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::kernels::activation::Activation;
+use crate::model::graph::Graph;
 use crate::ops::activation::Activation as ActOp;
 use crate::ops::softmax::{AxisAttrs, Softmax as SoftmaxOp};
-use crate::model::graph::Graph;
 use alloc::format;
 use alloc::string::String;
 

@@ -2,8 +2,10 @@ use super::{export_const, join};
 use super::{init_full, Module};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::ops::norm::{BatchNorm as BatchNormOp, EpsAttrs, LayerNorm as LayerNormOp, RmsNorm as RmsNormOp};
 use crate::model::graph::Graph;
+use crate::ops::norm::{
+    BatchNorm as BatchNormOp, EpsAttrs, LayerNorm as LayerNormOp, RmsNorm as RmsNormOp,
+};
 use alloc::format;
 use alloc::string::String;
 

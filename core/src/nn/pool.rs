@@ -3,8 +3,8 @@ use super::Module;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::kernels::pool::Pool2d;
-use crate::ops::pool::{AvgPool2d as AvgOp, MaxPool2d as MaxOp};
 use crate::model::graph::Graph;
+use crate::ops::pool::{AvgPool2d as AvgOp, MaxPool2d as MaxOp};
 use alloc::format;
 use alloc::string::String;
 

@@ -87,8 +87,10 @@ pub trait Op: 'static {
     /// tables), declares every output's element type and shape with
     /// [`Prepare::set_output`], reports scratch bytes with [`Prepare::set_scratch`], and
     /// returns the node's params. Errors name the op and operand at fault.
-    fn prepare(a: &Self::Attrs, cx: &mut Prepare<'_, '_>)
-        -> core::result::Result<Self::Params, ModelError>;
+    fn prepare(
+        a: &Self::Attrs,
+        cx: &mut Prepare<'_, '_>,
+    ) -> core::result::Result<Self::Params, ModelError>;
 
     /// Runs the node. Only errors that depend on input values (an index out of range) may
     /// come from here; everything else was checked by `prepare`.

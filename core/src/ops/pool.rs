@@ -60,8 +60,7 @@ impl PoolWords {
 pub(crate) fn pool_prepare(a: &Pool2d, cx: &mut Prepare<'_, '_>, dtype: DType) -> R<PoolWords> {
     let [n, c, h, w] = cx.nchw(0, dtype)?;
     let [oh, ow] = a.output_hw(h, w).map_err(|e| cx.kernel_err(e))?;
-    if a
-        .kernel
+    if a.kernel
         .iter()
         .chain(&a.stride)
         .chain(&a.padding)

@@ -37,7 +37,10 @@ impl Op for Split {
     type Attrs = SplitAttrs;
     type Params = SplitParams;
 
-    fn prepare(a: &SplitAttrs, cx: &mut Prepare<'_, '_>) -> core::result::Result<SplitParams, ModelError> {
+    fn prepare(
+        a: &SplitAttrs,
+        cx: &mut Prepare<'_, '_>,
+    ) -> core::result::Result<SplitParams, ModelError> {
         let x = cx.input(0)?;
         let axis = resolve_axis(i64::from(a.axis), x.shape.rank())
             .ok_or(cx.attr_err("split axis out of range"))?;
@@ -71,7 +74,13 @@ impl Op for Split {
         let n = io.n_outputs();
         let lens = p.lens.map(|l| l as usize);
         let mut outs = io.outs_bytes()?;
-        tensor::split(x, p.outer as usize, p.inner as usize, &lens[..n], &mut outs[..])?;
+        tensor::split(
+            x,
+            p.outer as usize,
+            p.inner as usize,
+            &lens[..n],
+            &mut outs[..],
+        )?;
         Ok(())
     }
 }

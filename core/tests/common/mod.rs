@@ -4,14 +4,15 @@
 #![allow(dead_code)]
 
 use born_core::backend::Cpu;
-use born_core::model::format::{
-    Meta, OpDef, TensorDef, ALIGN, CRC_LEN, MAGIC, PREAMBLE_LEN, VERSION,
-};
-use born_core::model::graph::{AlignedBytes, Graph, QuantSpec};
 use born_core::kernels::activation::Activation;
 use born_core::kernels::conv::Conv2d as Geometry;
 use born_core::kernels::elementwise::BinaryOp;
 use born_core::kernels::pool::Pool2d;
+use born_core::model::format::{
+    Meta, OpDef, TensorDef, ALIGN, CRC_LEN, MAGIC, PREAMBLE_LEN, VERSION,
+};
+use born_core::model::graph::{AlignedBytes, Graph, QuantSpec};
+use born_core::nn::{self, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential};
 use born_core::ops::activation::Activation as ActOp;
 use born_core::ops::binary::Binary;
 use born_core::ops::conv2d::{Conv2d as ConvOp, ConvAttrs};
@@ -22,7 +23,6 @@ use born_core::ops::q_fully_connected::{Clamp, QFullyConnected};
 use born_core::ops::q_pool::{QAvgPool2d, QMaxPool2d};
 use born_core::ops::q_softmax::{QSoftmax, QSoftmaxAttrs};
 use born_core::ops::quantize::{Dequantize, Quantize};
-use born_core::nn::{self, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential};
 use born_core::{DType, Error, Model, ModelError, Rng};
 
 /// Index of each section in the preamble's table.

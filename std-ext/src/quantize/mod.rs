@@ -19,10 +19,11 @@ mod calibrate;
 pub mod calibration;
 
 use crate::error::{Error, Result};
-use born_core::kernels::int8::{AddParams, SoftmaxParams};
 use born_core::kernels::activation::Activation;
 use born_core::kernels::elementwise::BinaryOp;
+use born_core::kernels::int8::{AddParams, SoftmaxParams};
 use born_core::model::graph::OpSpec;
+use born_core::model::graph::{Graph, QuantSpec, TensorSpec, ABSENT_INPUT};
 use born_core::ops::binary::Binary;
 use born_core::ops::conv2d::Conv2d;
 use born_core::ops::fully_connected::FullyConnected;
@@ -36,7 +37,6 @@ use born_core::ops::quantize::{Dequantize, Quantize};
 use born_core::ops::reshape::Reshape;
 use born_core::ops::softmax::Softmax;
 use born_core::ops::Op;
-use born_core::model::graph::{Graph, QuantSpec, TensorSpec, ABSENT_INPUT};
 use born_core::quant::{quantize_multiplier, QuantParams};
 use born_core::DType;
 
@@ -164,9 +164,7 @@ impl Rewriter<'_> {
         }
         let p = self.params_of(t)?;
         let x = self.as_f(t)?;
-        let id = self
-            .dst
-            .add_op::<Quantize>((), &[x], &self.name(t, "_q"))?;
+        let id = self.dst.add_op::<Quantize>((), &[x], &self.name(t, "_q"))?;
         self.set_quant(id, p);
         self.report.f32_ops += 1;
         self.q[t] = Some(id);
@@ -196,7 +194,13 @@ impl Rewriter<'_> {
         let ins = op
             .inputs
             .iter()
-            .map(|&i| if i == ABSENT_INPUT { Ok(i) } else { self.as_f(i) })
+            .map(|&i| {
+                if i == ABSENT_INPUT {
+                    Ok(i)
+                } else {
+                    self.as_f(i)
+                }
+            })
             .collect::<Result<Vec<_>>>()?;
         let names: Vec<String> = op.outputs.iter().map(|&o| self.name(o, "")).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -271,7 +275,9 @@ impl Rewriter<'_> {
                     zero_point: -128,
                 };
                 self.params[out] = Some(p);
-                let id = self.dst.add_op::<QSoftmax>(qop, &[x], &self.name(out, "_q"))?;
+                let id = self
+                    .dst
+                    .add_op::<QSoftmax>(qop, &[x], &self.name(out, "_q"))?;
                 self.set_quant(id, p);
                 self.q[out] = Some(id);
             }
@@ -306,7 +312,9 @@ impl Rewriter<'_> {
                     act_min: -128,
                     act_max: 127,
                 };
-                let id = self.dst.add_op::<QAdd>(qop, &[a, b], &self.name(out, "_q"))?;
+                let id = self
+                    .dst
+                    .add_op::<QAdd>(qop, &[a, b], &self.name(out, "_q"))?;
                 self.set_quant(id, po);
                 self.q[out] = Some(id);
             }
