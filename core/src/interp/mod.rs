@@ -153,14 +153,8 @@ impl<'m, 'a> Interpreter<'m, 'a> {
 
     /// Graph input `k`'s bytes (little-endian elements of any type).
     pub fn input_raw_mut(&mut self, k: usize) -> Result<&mut [u8]> {
-        let s = self.slot::<u8>(Self::id(self.model.inputs(), k, "graph input")?);
-        let s = match s {
-            Ok(s) => s,
-            Err(_) => *self
-                .slots
-                .get(Self::id(self.model.inputs(), k, "graph input")? as usize)
-                .ok_or(misaligned())?,
-        };
+        let id = Self::id(self.model.inputs(), k, "graph input")?;
+        let s = *self.slots.get(id as usize).ok_or(misaligned())?;
         typed_mut(self.act, &s)
     }
 
