@@ -8,7 +8,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# step NAME: starts a step; each step's wall time is printed when the next starts and in the
+# summary at the end, so a slow CI run shows where its minutes went.
+t0=$SECONDS
+t_step=$SECONDS
+name_step=""
+timings=()
+step() {
+  if [ -n "$name_step" ]; then timings+=("$(printf '%5ds  %s' $((SECONDS - t_step)) "$name_step")"); fi
+  t_step=$SECONDS
+  name_step=$*
+  printf '\n==> %s  (at %ds)\n' "$*" $((SECONDS - t0))
+}
 
 NO_STD_TARGETS=(thumbv6m-none-eabi thumbv7em-none-eabihf riscv32imac-unknown-none-elf)
 
@@ -79,3 +90,5 @@ step "born demo: train the MNIST CNN, export f32 and int8, check both on t10k (>
 BORN_DATA="$DATA" cargo run -q -p born-std --bin born -- demo --retrain --check --out-dir target/born-demo
 
 step "all checks passed"
+printf '%s\n' "${timings[@]}"
+printf '%5ds  total\n' $((SECONDS - t0))

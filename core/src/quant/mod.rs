@@ -131,21 +131,14 @@ fn check_same_len(op: &'static str, expected: usize, got: usize) -> Result<()> {
 }
 
 /// `round(v)` in `f32` with ties away from zero, saturated to `i32`; NaN gives 0.
+///
+/// Branch-free: `t = trunc(v)` (saturating `as`), then `v - t` is exact (in `(-1, 1)` below
+/// 2^23, 0 from there up to 2^31), so `trunc(2 * (v - t))` is `±1` exactly when the fraction
+/// reaches a half; above 2^31 the correction has `t`'s sign and the sum saturates as `t` did.
 #[inline]
-fn round_half_away_f32(v: f32) -> i32 {
-    // `as` saturates and maps NaN to 0; above 2^23 every f32 is an integer already.
+pub(crate) fn round_half_away_f32(v: f32) -> i32 {
     let t = v as i32;
-    if v.abs() >= 8_388_608.0 {
-        return t;
-    }
-    let d = v - t as f32;
-    if d >= 0.5 {
-        t + 1
-    } else if d <= -0.5 {
-        t - 1
-    } else {
-        t
-    }
+    t.saturating_add((2.0 * (v - t as f32)) as i32)
 }
 
 /// Quantizes `x` into `out`: `q = clamp(round(x / scale) + zero_point, -128, 127)`, the
@@ -272,6 +265,69 @@ impl QuantParams {
         QuantParams {
             scale,
             zero_point: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::round_half_away_f32;
+    use proptest::prelude::*;
+
+    /// `f32::round` (ties away from zero) with Rust's saturating, NaN-to-0 cast: the
+    /// independent reference for the branch-free rounding.
+    fn reference(v: f32) -> i32 {
+        v.round() as i32
+    }
+
+    #[test]
+    fn rounding_matches_std_at_the_edges() {
+        let edges = [
+            0.0f32,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.499_999_97,
+            -0.499_999_97,
+            0.500_000_06,
+            8_388_607.5,
+            -8_388_607.5,
+            8_388_608.0,
+            16_777_217.0,
+            2_147_483_520.0,
+            2_147_483_648.0,
+            -2_147_483_648.0,
+            -2_147_483_904.0,
+            3.0e38,
+            -3.0e38,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+        ];
+        for v in edges {
+            assert_eq!(round_half_away_f32(v), reference(v), "v = {v:e}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn rounding_matches_std_on_any_bits(bits in any::<u32>()) {
+            let v = f32::from_bits(bits);
+            prop_assert_eq!(round_half_away_f32(v), reference(v), "v = {:e}", v);
+        }
+
+        #[test]
+        fn rounding_matches_std_near_halves(n in -300_000i32..300_000, ulps in -2i32..=2) {
+            let half = n as f32 + 0.5;
+            let v = f32::from_bits((half.to_bits() as i32 + ulps) as u32);
+            prop_assert_eq!(round_half_away_f32(v), reference(v), "v = {:e}", v);
         }
     }
 }
