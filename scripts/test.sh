@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# step NAME: starts a step; each step's wall time is printed when the next starts and in the
-# summary at the end, so a slow CI run shows where its minutes went.
+# step NAME: starts a step, printing the time since the start; a summary of each step's wall
+# time closes a passing run, so a slow CI run shows where its minutes went.
 t0=$SECONDS
 t_step=$SECONDS
 name_step=""

@@ -136,7 +136,7 @@ fn check_same_len(op: &'static str, expected: usize, got: usize) -> Result<()> {
 /// 2^23, 0 from there up to 2^31), so `trunc(2 * (v - t))` is `±1` exactly when the fraction
 /// reaches a half; above 2^31 the correction has `t`'s sign and the sum saturates as `t` did.
 #[inline]
-pub(crate) fn round_half_away_f32(v: f32) -> i32 {
+fn round_half_away_f32(v: f32) -> i32 {
     let t = v as i32;
     t.saturating_add((2.0 * (v - t as f32)) as i32)
 }
