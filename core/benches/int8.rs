@@ -64,6 +64,7 @@ fn bench_fc(c: &mut Criterion) {
     group.sample_size(50);
     group.measurement_time(Duration::from_secs(2));
     group.warm_up_time(Duration::from_millis(300));
+    let mut fc_scratch = vec![0i32; p.scratch_len()];
     group.bench_function("int8_fully_connected", |b| {
         b.iter(|| {
             fully_connected(
@@ -74,6 +75,7 @@ fn bench_fc(c: &mut Criterion) {
                 &mult,
                 &shift,
                 &mut out8,
+                &mut fc_scratch,
             )
             .ok();
             black_box(&out8);

@@ -114,7 +114,19 @@ fn numpy_fully_connected() {
         assert_eq!(out, want, "reference {p:?}");
         for isa in isas() {
             out.fill(0);
-            fully_connected_for(isa, &p, &x, &w, bias.as_deref(), &m, &s, &mut out).unwrap();
+            let mut scratch = vec![0; p.scratch_len()];
+            fully_connected_for(
+                isa,
+                &p,
+                &x,
+                &w,
+                bias.as_deref(),
+                &m,
+                &s,
+                &mut out,
+                &mut scratch,
+            )
+            .unwrap();
             assert_eq!(out, want, "{isa:?} {p:?}");
         }
     }
@@ -630,14 +642,15 @@ proptest! {
         let mut want = vec![0i8; cs.p.batch * cs.p.out_features];
         fully_connected_reference(&cs.p, &cs.x, &cs.w, cs.bias.as_deref(), &cs.m, &cs.s, &mut want)
             .unwrap();
+        let mut scratch = vec![0x55; cs.p.scratch_len()];
         for isa in isas() {
             let mut got = vec![0x55i8; want.len()];
-            fully_connected_for(isa, &cs.p, &cs.x, &cs.w, cs.bias.as_deref(), &cs.m, &cs.s, &mut got)
+            fully_connected_for(isa, &cs.p, &cs.x, &cs.w, cs.bias.as_deref(), &cs.m, &cs.s, &mut got, &mut scratch)
                 .unwrap();
             prop_assert_eq!(&got, &want, "{:?}", isa);
         }
         let mut got = vec![0i8; want.len()];
-        fully_connected(&cs.p, &cs.x, &cs.w, cs.bias.as_deref(), &cs.m, &cs.s, &mut got).unwrap();
+        fully_connected(&cs.p, &cs.x, &cs.w, cs.bias.as_deref(), &cs.m, &cs.s, &mut got, &mut scratch).unwrap();
         prop_assert_eq!(got, want);
     }
 
@@ -845,6 +858,7 @@ fn fully_connected_hand_case() {
         &[1 << 30; 2],
         &[0; 2],
         &mut out,
+        &mut vec![0; p.scratch_len()],
     )
     .unwrap();
     assert_eq!(out, [9, 2]);
@@ -935,7 +949,8 @@ fn fc_call(
     let b = bl.map(|n| vec![0i32; n]);
     let m = vec![1 << 30; ml];
     let mut out = vec![0i8; ol];
-    let e1 = fully_connected(p, &x, &w, b.as_deref(), &m, sh, &mut out).unwrap_err();
+    let mut scratch = vec![0; p.scratch_len()];
+    let e1 = fully_connected(p, &x, &w, b.as_deref(), &m, sh, &mut out, &mut scratch).unwrap_err();
     let e2 = fully_connected_reference(p, &x, &w, b.as_deref(), &m, sh, &mut out).unwrap_err();
     assert_eq!(e1, e2);
     e1
@@ -1094,7 +1109,18 @@ fn fully_connected_errors() {
     ));
     if let Some(isa) = Isa::ALL.into_iter().find(|i| !i.is_available()) {
         let mut out = [0i8; 8];
-        let e = fully_connected_for(isa, &p, &[0; 6], &[0; 12], None, &[0; 4], &s4, &mut out);
+        let mut scratch = vec![0; p.scratch_len()];
+        let e = fully_connected_for(
+            isa,
+            &p,
+            &[0; 6],
+            &[0; 12],
+            None,
+            &[0; 4],
+            &s4,
+            &mut out,
+            &mut scratch,
+        );
         assert!(matches!(e, Err(Error::InvalidArgument { .. })));
     }
 }
@@ -1133,7 +1159,9 @@ fn conv2d_errors() {
     let (xs, ws) = ([1, 2, 4, 4], [3, 2, 3, 3]);
     let ok = [32, 54, 3, 3, 3, 12];
     let sl = p.scratch_len(xs, ws).unwrap();
-    assert_eq!(sl, 5);
+    // One 2 * 3 * 3 receptive field: 18 bytes in 5 words, plus its 4 whole words
+    // offset-extended into 8.
+    assert_eq!(sl, 5 + 8);
     assert!(matches!(
         conv_err(&p, [1, 0, 4, 4], ws, ok, sl),
         Error::ZeroDim { .. }

@@ -28,7 +28,7 @@ use crate::dtype::Element;
 use crate::error::{Error, Result};
 use crate::model::format::ALIGN;
 use crate::model::{Model, TensorDef};
-use crate::ops::io::{bind, misaligned, Buffers, Slot, BUF_CONST, BUF_STATE};
+use crate::ops::io::{bind, misaligned, Buffers, Io, Slot, BUF_CONST, BUF_STATE};
 use crate::ops::{OpResolver, Table};
 use tables::{Node, Sizes};
 
@@ -246,7 +246,8 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                 state: &mut *self.state,
                 weights: self.model.weights(),
             };
-            let mut io = bind(bufs, self.slots, &ids[..n_in], &ids[n_in..])?;
+            let mut io = Io::empty();
+            bind(&mut io, bufs, self.slots, &ids[..n_in], &ids[n_in..])?;
             (reg.eval)(&node.params, &mut io, &mut *self.scratch)?;
         }
         Ok(())

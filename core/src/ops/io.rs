@@ -253,23 +253,42 @@ pub(crate) struct Buffers<'x> {
     pub weights: &'x [u8],
 }
 
+impl Io<'_> {
+    /// No operands; [`bind`] fills it in place (an `Io` is a few hundred bytes, which
+    /// returning it by value would copy once per node).
+    pub(crate) fn empty() -> Self {
+        Io {
+            ins: [None; MAX_INPUTS],
+            outs: [const { None }; MAX_OUTPUTS],
+            n_in: 0,
+            n_out: 0,
+        }
+    }
+}
+
+/// The tensor id of operand `at` (input `at`, or output `at - MAX_INPUTS`).
+fn id_at(ins: &[u32], outs: &[u32], at: usize) -> Result<u32> {
+    let id = match at.checked_sub(MAX_INPUTS) {
+        None => ins.get(at),
+        Some(k) => outs.get(k),
+    };
+    id.copied().ok_or(misaligned())
+}
+
 /// Binds the operands of a node (`ins`/`outs` are tensor ids, `u32::MAX` for an absent
-/// input) to slices of `bufs`.
+/// input) to slices of `bufs`, into `io` (made by [`Io::empty`]).
 pub(crate) fn bind<'x>(
+    io: &mut Io<'x>,
     bufs: Buffers<'x>,
     slots: &'x [Slot],
     ins: &[u32],
     outs: &[u32],
-) -> Result<Io<'x>> {
+) -> Result<()> {
     if ins.len() > MAX_INPUTS || outs.len() > MAX_OUTPUTS {
         return Err(misaligned());
     }
-    let mut io = Io {
-        ins: [None; MAX_INPUTS],
-        outs: [const { None }; MAX_OUTPUTS],
-        n_in: ins.len(),
-        n_out: outs.len(),
-    };
+    io.n_in = ins.len();
+    io.n_out = outs.len();
     let mut wants: [heapless::Vec<Want, { MAX_INPUTS + MAX_OUTPUTS }>; 2] =
         [heapless::Vec::new(), heapless::Vec::new()];
     let ids = ins.iter().chain(outs);
@@ -302,16 +321,10 @@ pub(crate) fn bind<'x>(
             _ => wants[1].push(w).map_err(|_| misaligned())?,
         }
     }
-    let ids: heapless::Vec<u32, { MAX_INPUTS + MAX_OUTPUTS }> = ins
-        .iter()
-        .copied()
-        .chain(core::iter::repeat_n(u32::MAX, MAX_INPUTS - ins.len()))
-        .chain(outs.iter().copied())
-        .collect();
     let [wa, ws] = &mut wants;
-    split(bufs.arena, wa, slots, &ids, &mut io)?;
-    split(bufs.state, ws, slots, &ids, &mut io)?;
-    Ok(io)
+    split(bufs.arena, wa, slots, (ins, outs), io)?;
+    split(bufs.state, ws, slots, (ins, outs), io)?;
+    Ok(())
 }
 
 /// Splits `buf` into the regions `wants` asks for, in offset order (outputs before inputs
@@ -320,7 +333,7 @@ fn split<'x>(
     buf: &'x mut [u8],
     wants: &mut [Want],
     slots: &'x [Slot],
-    ids: &[u32],
+    (ins, outs): (&[u32], &[u32]),
     io: &mut Io<'x>,
 ) -> Result<()> {
     let key = |w: &Want| (w.off, w.at < MAX_INPUTS);
@@ -332,17 +345,14 @@ fn split<'x>(
             j -= 1;
         }
     }
-    let slot_of = |at: usize| -> Result<&'x Slot> {
-        let id = *ids.get(at).ok_or(misaligned())?;
-        slots.get(id as usize).ok_or(misaligned())
-    };
+
     let mut rest: &'x mut [u8] = buf;
     let mut base = 0usize;
     // The last region split off: its offset, its tensor, and its bytes if it is an input.
     let mut prev: Option<(usize, u32, Option<&'x [u8]>)> = None;
     for w in wants.iter() {
-        let id = ids.get(w.at).copied().ok_or(misaligned())?;
-        let slot = slot_of(w.at)?;
+        let id = id_at(ins, outs, w.at)?;
+        let slot = slots.get(id as usize).ok_or(misaligned())?;
         if w.off >= base {
             let (_, tail) = core::mem::take(&mut rest)
                 .split_at_mut_checked(w.off - base)

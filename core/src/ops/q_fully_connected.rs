@@ -106,24 +106,36 @@ impl Op for QFullyConnected {
         cx.vector(n - 1, DType::I32, nf)?;
         let q = weighted(cx, a)?;
         cx.set_output(0, DType::I8, out)?;
-        Ok(QFcParams {
+        let p = QFcParams {
             dims: [rows as u32, k as u32, nf as u32],
             q,
-        })
+        };
+        cx.set_scratch(fc_params(&p).scratch_len().saturating_mul(4));
+        Ok(p)
     }
 
-    fn eval(p: &QFcParams, io: &mut Io<'_>, _: &mut [u8]) -> Result<()> {
+    fn eval(p: &QFcParams, io: &mut Io<'_>, scratch: &mut [u8]) -> Result<()> {
         let (x, w) = (io.input::<i8>(0)?, io.input::<i8>(1)?);
         let (bias, mult, shift) = tables(io)?;
-        let fc = FcParams {
-            batch: p.dims[0] as usize,
-            in_features: p.dims[1] as usize,
-            out_features: p.dims[2] as usize,
-            input_zero_point: p.q.zp[0],
-            output_zero_point: p.q.zp[1],
-            act_min: p.q.clamp[0] as i8,
-            act_max: p.q.clamp[1] as i8,
-        };
-        int8::fully_connected(&fc, x, w, bias, mult, shift, io.out(0)?)
+        let fc = fc_params(p);
+        let bytes = scratch
+            .get_mut(..fc.scratch_len() * 4)
+            .ok_or(super::io::misaligned())?;
+        let s: &mut [i32] =
+            bytemuck::try_cast_slice_mut(bytes).map_err(|_| super::io::misaligned())?;
+        int8::fully_connected(&fc, x, w, bias, mult, shift, io.out(0)?, s)
+    }
+}
+
+/// The kernel's parameters from the prepared ones.
+fn fc_params(p: &QFcParams) -> FcParams {
+    FcParams {
+        batch: p.dims[0] as usize,
+        in_features: p.dims[1] as usize,
+        out_features: p.dims[2] as usize,
+        input_zero_point: p.q.zp[0],
+        output_zero_point: p.q.zp[1],
+        act_min: p.q.clamp[0] as i8,
+        act_max: p.q.clamp[1] as i8,
     }
 }

@@ -27,7 +27,8 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
 #[inline]
 pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
     let e = exponent.clamp(0, 31) as u32;
-    let mask = ((1i64 << e) - 1) as i32;
+    // `e <= 31`, so the 32-bit shift cannot overflow: `2^31 - 1` at most.
+    let mask = ((1u32 << e) - 1) as i32;
     let remainder = x & mask;
     let threshold = (mask >> 1) + i32::from(x < 0);
     (x >> e) + i32::from(remainder > threshold)

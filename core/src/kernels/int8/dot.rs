@@ -65,3 +65,59 @@ fn dot4_generic(x: &[i8], w: [&[i8]; 4], zp: i32) -> [i32; 4] {
         w.map(|r| dot_generic(x, r, zp))
     }
 }
+
+/// `u32` words of scratch [`Shared::new`] takes for an input of `n` elements: two per whole
+/// word of four, on every target (the Arm DSP code fills them; elsewhere they go unused),
+/// so a size computed on the host holds on any board.
+pub(crate) const fn shared_words(n: usize) -> usize {
+    2 * (n / 4)
+}
+
+/// One input vector against many weight rows, four at a time. On the Arm DSP path the
+/// input's words are offset-extended once into scratch (`arm_dsp::extend`), so each
+/// four-row pass loads them ready; elsewhere the rows go to [`dot4`] directly.
+pub(crate) struct Shared<'a> {
+    isa: Isa,
+    x: &'a [i8],
+    zp: i32,
+    /// The extended words; empty where not used (or when the scratch was short, which
+    /// gives the same bits through [`dot4`]).
+    #[cfg_attr(
+        not(all(target_arch = "arm", any(target_feature = "dsp", feature = "arm-dsp"))),
+        allow(dead_code)
+    )]
+    ext: &'a [u32],
+}
+
+impl<'a> Shared<'a> {
+    /// Prepares `x` (zero point `zp`, in `[-128, 127]`) for inner products on `isa`,
+    /// using the first [`shared_words`]`(x.len())` words of `scratch`.
+    pub(crate) fn new(isa: Isa, x: &'a [i8], zp: i32, scratch: &'a mut [u32]) -> Self {
+        let words = shared_words(x.len());
+        let ext: &'a [u32] = match scratch.get_mut(..words) {
+            #[cfg(all(target_arch = "arm", any(target_feature = "dsp", feature = "arm-dsp")))]
+            Some(e) if words > 0 && matches!(isa, Isa::Generic) => {
+                super::arm_dsp::extend(x, zp, e);
+                e
+            }
+            _ => &[],
+        };
+        Shared { isa, x, zp, ext }
+    }
+
+    /// Inner products of the input with the four rows `w` (as [`dot4`]).
+    #[inline]
+    pub(crate) fn dot4(&self, w: [&[i8]; 4]) -> [i32; 4] {
+        #[cfg(all(target_arch = "arm", any(target_feature = "dsp", feature = "arm-dsp")))]
+        if !self.ext.is_empty() {
+            return super::arm_dsp::dot4_extended(self.ext, self.x, w, self.zp);
+        }
+        dot4(self.isa, self.x, w, self.zp)
+    }
+
+    /// Inner product of the input with one row (as [`dot`]).
+    #[inline]
+    pub(crate) fn dot(&self, w: &[i8]) -> i32 {
+        dot(self.isa, self.x, w, self.zp)
+    }
+}

@@ -1,7 +1,7 @@
 //! The dispatching implementations behind the public entry points. Buffers and parameters
 //! were validated by the caller; every access is still checked (`get`), never indexed.
 
-use super::dot::{dot, dot4};
+use super::dot::Shared;
 use super::reference::{add_output, add_scaled_input};
 use super::{oob, AddParams, FcParams, Isa, PoolGeom, Requant};
 use crate::kernels::conv::Geom;
@@ -14,6 +14,8 @@ fn bias_at(bias: Option<&[i32]>, c: usize) -> i32 {
     bias.and_then(|b| b.get(c).copied()).unwrap_or(0)
 }
 
+/// `scratch` holds at least [`super::dot::shared_words`]`(in_features)` words (checked by
+/// the caller).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn fully_connected(
     isa: Isa,
@@ -25,25 +27,16 @@ pub(super) fn fully_connected(
     multiplier: &[i32],
     shift: &[i32],
     out: &mut [i8],
+    scratch: &mut [i32],
 ) -> Result<()> {
     let k = p.in_features;
+    let ext: &mut [u32] = bytemuck::cast_slice_mut(scratch);
     for (xr, orow) in x.chunks_exact(k).zip(out.chunks_exact_mut(p.out_features)) {
-        channels(
-            isa,
-            xr,
-            w,
-            k,
-            bias,
-            0,
-            multiplier,
-            shift,
-            p.input_zero_point,
-            rq,
-            |c, v| {
-                *orow.get_mut(c).ok_or(oob(CONV))? = v;
-                Ok(())
-            },
-        )?;
+        let xs = Shared::new(isa, xr, p.input_zero_point, ext);
+        channels(&xs, w, k, bias, 0, multiplier, shift, rq, |c, v| {
+            *orow.get_mut(c).ok_or(oob(CONV))? = v;
+            Ok(())
+        })?;
     }
     Ok(())
 }
@@ -54,41 +47,61 @@ pub(super) fn fully_connected(
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn channels(
-    isa: Isa,
-    x: &[i8],
+    x: &Shared<'_>,
     w: &[i8],
     k: usize,
     bias: Option<&[i32]>,
     c0: usize,
     multiplier: &[i32],
     shift: &[i32],
-    zp: i32,
     rq: &Requant,
     mut put: impl FnMut(usize, i8) -> Result<()>,
 ) -> Result<()> {
+    let rows = w.len().checked_div(k).ok_or(oob(CONV))?;
+    let (ms, ss) = (
+        multiplier.get(..rows).ok_or(oob(CONV))?,
+        shift.get(..rows).ok_or(oob(CONV))?,
+    );
+    let bs = match bias {
+        Some(b) => Some(b.get(c0..c0 + rows).ok_or(oob(CONV))?),
+        None => None,
+    };
+    // Four rows at a time, their multipliers, shifts and biases taken as arrays (one
+    // bounds check per four outputs).
     let quads = w.chunks_exact(4 * k);
     let rest = quads.remainder();
     let mut c = 0;
-    for q in quads {
-        let mut rows = q.chunks_exact(k);
-        let (Some(r0), Some(r1), Some(r2), Some(r3)) =
-            (rows.next(), rows.next(), rows.next(), rows.next())
+    for ((q, m4), s4) in quads.zip(ms.chunks_exact(4)).zip(ss.chunks_exact(4)) {
+        let mut rs = q.chunks_exact(k);
+        let (Some(r0), Some(r1), Some(r2), Some(r3)) = (rs.next(), rs.next(), rs.next(), rs.next())
         else {
             return Err(oob(CONV));
         };
-        let sums = dot4(isa, x, [r0, r1, r2, r3], zp);
-        for (j, s) in sums.into_iter().enumerate() {
-            let acc = bias_at(bias, c0 + c + j).wrapping_add(s);
-            let m = multiplier.get(c + j).copied().ok_or(oob(CONV))?;
-            let sh = shift.get(c + j).copied().ok_or(oob(CONV))?;
-            put(c + j, rq.apply(acc, m, sh))?;
+        let b4: [i32; 4] = match bs {
+            Some(b) => b
+                .get(c..c + 4)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(oob(CONV))?,
+            None => [0; 4],
+        };
+        let (m4, s4): (&[i32; 4], &[i32; 4]) = (
+            m4.try_into().map_err(|_| oob(CONV))?,
+            s4.try_into().map_err(|_| oob(CONV))?,
+        );
+        let sums = x.dot4([r0, r1, r2, r3]);
+        let v: [i8; 4] =
+            core::array::from_fn(|j| rq.apply(b4[j].wrapping_add(sums[j]), m4[j], s4[j]));
+        for (j, v) in v.into_iter().enumerate() {
+            put(c + j, v)?;
         }
         c += 4;
     }
     for r in rest.chunks_exact(k) {
-        let acc = bias_at(bias, c0 + c).wrapping_add(dot(isa, x, r, zp));
-        let m = multiplier.get(c).copied().ok_or(oob(CONV))?;
-        let sh = shift.get(c).copied().ok_or(oob(CONV))?;
+        let acc = bias_at(bs, c).wrapping_add(x.dot(r));
+        let (m, sh) = (
+            ms.get(c).copied().ok_or(oob(CONV))?,
+            ss.get(c).copied().ok_or(oob(CONV))?,
+        );
         put(c, rq.apply(acc, m, sh))?;
         c += 1;
     }
@@ -225,7 +238,11 @@ pub(super) fn conv_patches(
     scratch: &mut [i32],
 ) -> Result<()> {
     let ksz = g.cg * g.kh * g.kw;
-    let bytes: &mut [i8] = bytemuck::try_cast_slice_mut(scratch).map_err(|_| oob(CONV))?;
+    let (patch, ext) = scratch
+        .split_at_mut_checked(ksz.div_ceil(4))
+        .ok_or(oob(CONV))?;
+    let ext: &mut [u32] = bytemuck::cast_slice_mut(ext);
+    let bytes: &mut [i8] = bytemuck::cast_slice_mut(patch);
     let patch = bytes.get_mut(..ksz).ok_or(oob(CONV))?;
     let plane = g.h * g.w;
     let ohw = g.oh * g.ow;
@@ -245,7 +262,8 @@ pub(super) fn conv_patches(
                 for ox in 0..g.ow {
                     fill_patch(g, xg, zp8, oy, ox, patch)?;
                     let pos = oy * g.ow + ox;
-                    channels(isa, patch, wg, ksz, bias, o0, ms, ss, zp, rq, |j, v| {
+                    let xs = Shared::new(isa, patch, zp, ext);
+                    channels(&xs, wg, ksz, bias, o0, ms, ss, rq, |j, v| {
                         *og.get_mut(j * ohw + pos).ok_or(oob(CONV))? = v;
                         Ok(())
                     })?;

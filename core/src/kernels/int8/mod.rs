@@ -106,6 +106,16 @@ pub struct FcParams {
     pub act_max: i8,
 }
 
+impl FcParams {
+    /// `i32` elements of scratch [`fully_connected`] (and [`fully_connected_for`] on any
+    /// available instruction set) needs: `2 * (in_features / 4)`, on every target, so that a
+    /// size computed on the host fits any board. The Arm DSP code offset-extends each input
+    /// row's words there once, for all output channels; the other paths leave it unused.
+    pub fn scratch_len(&self) -> usize {
+        dot::shared_words(self.in_features)
+    }
+}
+
 /// Shape and quantization of an int8 convolution ([`conv2d`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvParams {
@@ -135,7 +145,10 @@ impl ConvParams {
     /// pad_bottom) * (w + pad_left + pad_right)` (one plane for `c_in / groups == 1`) plus
     /// the words its last tile reads past it (at most 15 + `dilation_w * (kw - 1)`), the
     /// packed weights `c_out / groups * pairs` and `c_out / groups` corrections; otherwise
-    /// `ceil(c_in / groups * kh * kw / 4)` (one receptive field of int8 values). Errors as
+    /// `ceil(c_in / groups * kh * kw / 4)` (one receptive field of int8 values) plus
+    /// `2 * (c_in / groups * kh * kw / 4)` (the field's words offset-extended once for all
+    /// output channels by the Arm DSP code; unused elsewhere, sized alike on every target so
+    /// that a host-computed arena fits any board). Errors as
     /// [`ConvParams::output_shape`].
     pub fn scratch_len(&self, input: [usize; 4], weight: [usize; 4]) -> Result<usize> {
         let g = self.conv.geom(input, weight)?;
@@ -173,7 +186,10 @@ fn scratch_for(g: &Geom, isa: Isa) -> Result<usize> {
     Ok(match conv_strategy(g, isa) {
         ConvStrategy::Depthwise => 0,
         // cg * kh * kw <= weight length, which fits usize.
-        ConvStrategy::Patches => (g.cg * g.kh * g.kw).div_ceil(4),
+        ConvStrategy::Patches => {
+            let ksz = g.cg * g.kh * g.kw;
+            ksz.div_ceil(4) + dot::shared_words(ksz)
+        }
         #[cfg(target_arch = "x86_64")]
         ConvStrategy::Shifted => shifted::scratch_len(g)?,
     })
@@ -355,12 +371,14 @@ fn check_isa(op: &'static str, isa: Isa) -> Result<()> {
 /// act_max)` (see the [module docs](self)), with `x` `[batch, in_features]`, `w`
 /// `[out_features, in_features]`, per-output-channel `multiplier` / `shift` (from
 /// [`quantize_multiplier`]) and `out`
-/// `[batch, out_features]`. Weights have zero point 0.
+/// `[batch, out_features]`. Weights have zero point 0. `scratch` must hold
+/// [`FcParams::scratch_len`] elements (contents ignored; empty on most targets).
 ///
 /// Errors: [`Error::ZeroDim`] for a zero size; [`Error::InvalidArgument`] for a zero point
 /// outside `[-128, 127]`, `act_min > act_max` or a shift outside `[-31, 30]`;
 /// [`Error::DimMismatch`] when a buffer's length is not exactly its shape's (bias,
-/// multiplier and shift: `out_features`); [`Error::Overflow`] when a size overflows.
+/// multiplier and shift: `out_features`); [`Error::Overflow`] when a size overflows;
+/// [`Error::BufferTooSmall`] for short scratch.
 #[allow(clippy::too_many_arguments)]
 pub fn fully_connected(
     p: &FcParams,
@@ -370,8 +388,19 @@ pub fn fully_connected(
     multiplier: &[i32],
     shift: &[i32],
     out: &mut [i8],
+    scratch: &mut [i32],
 ) -> Result<()> {
-    fully_connected_for(Isa::detect(), p, x, w, bias, multiplier, shift, out)
+    fully_connected_for(
+        Isa::detect(),
+        p,
+        x,
+        w,
+        bias,
+        multiplier,
+        shift,
+        out,
+        scratch,
+    )
 }
 
 /// [`fully_connected`] on an explicit instruction-set path ([`Isa::Generic`] is the
@@ -387,10 +416,12 @@ pub fn fully_connected_for(
     multiplier: &[i32],
     shift: &[i32],
     out: &mut [i8],
+    scratch: &mut [i32],
 ) -> Result<()> {
     check_isa(FC, isa)?;
     let rq = check_fc(p, x, w, bias, multiplier, shift, out)?;
-    fast::fully_connected(isa, p, &rq, x, w, bias, multiplier, shift, out)
+    crate::kernels::check_len(FC, "scratch", p.scratch_len(), scratch.len())?;
+    fast::fully_connected(isa, p, &rq, x, w, bias, multiplier, shift, out, scratch)
 }
 
 /// int8 2-D convolution (grouped, depthwise with any channel multiplier, strided, dilated,
