@@ -123,7 +123,8 @@ impl Op for QFullyConnected {
             .ok_or(super::io::misaligned())?;
         let s: &mut [i32] =
             bytemuck::try_cast_slice_mut(bytes).map_err(|_| super::io::misaligned())?;
-        int8::fully_connected(&fc, x, w, bias, mult, shift, io.out(0)?, s)
+        // `weighted` checked the constant shift table at prepare.
+        int8::fully_connected_prepared(&fc, x, w, bias, mult, shift, io.out(0)?, s)
     }
 }
 

@@ -223,21 +223,18 @@ macro_rules! ext_word {
     };
 }
 
-/// [`dot4`] with the input's words already extended by [`extend`] into `ext` (which must
+/// The four rows of `q` (consecutive, `x.len()` bytes each) against `x` as [`dot4`] gives
+/// them, with the input's words already extended by [`extend`] into `ext` (which must
 /// cover at least the whole words of `x`, else this is [`dot4`]): 21 instructions per 16
-/// MACs plus 3 per 64 for the loop, against [`dot4`]'s 24 and 3 per 32. Same bits.
-pub(super) fn dot4_extended(ext: &[u32], x: &[i8], w: [&[i8]; 4], zp: i32) -> [i32; 4] {
+/// MACs plus 3 per 128 for the loop, against [`dot4`]'s 24 and 3 per 32. Same bits.
+#[inline(always)]
+pub(super) fn dot4_extended(ext: &[u32], x: &[i8], q: &[i8], zp: i32) -> [i32; 4] {
     let n = x.len();
-    if w.iter().any(|r| r.len() != n) || ext.len() < 2 * (n / 4) {
-        return dot4(x, w, zp);
+    let row = |i: usize| q.get(i * n..(i + 1) * n).unwrap_or(&[]);
+    if q.len() != 4 * n || ext.len() < 2 * (n / 4) {
+        return dot4(x, [row(0), row(1), row(2), row(3)], zp);
     }
-    let at = |r: &[i8]| r.as_ptr() as usize;
-    let stride = at(w[1]).wrapping_sub(at(w[0]));
-    let even =
-        at(w[3]).wrapping_sub(at(w[2])) == stride && at(w[2]).wrapping_sub(at(w[1])) == stride;
-    if !even {
-        return dot4(x, w, zp);
-    }
+    let stride = n;
     let steps = n / 16;
     let full = steps * 16;
     let mut acc = [0i32; 4];
@@ -245,18 +242,27 @@ pub(super) fn dot4_extended(ext: &[u32], x: &[i8], w: [&[i8]; 4], zp: i32) -> [i
         let [a0, a1, a2, a3] = &mut acc;
         // The loop's stop: past the `2 * full / 4` words of `ext` it reads.
         let end = ext.as_ptr().wrapping_add(full / 2) as u32;
-        // SAFETY: each iteration reads 8 words of `ext` and 16 bytes of each row, `steps >= 1`
-        // times: `ext` holds at least `2 * (n / 4) >= full / 2` words and the rows `n >= full`
+        // The loop body is two blocks of four words; an odd number of blocks enters at the
+        // second (every block advances the same pointers, so any block can come first).
+        // SAFETY: each block reads 8 words of `ext` and 16 bytes of each row, `steps >= 1`
+        // times in all: `ext` holds at least `2 * (n / 4) >= full / 2` words and the rows `n >= full`
         // bytes each (checked above). `ext` is a `u32` slice, so every `LDRD` is word-aligned
         // as the instruction requires; the row loads are unaligned `LDR` (allowed on
-        // Armv7E-M). Rows 1 and 3 are read at `stride` past rows 0 and 2, which is where they
-        // are (`even`, checked above). The end pointer is pushed first and popped (sp
+        // Armv7E-M). Rows 1 and 3 are read at `stride = n` past rows 0 and 2, which is where
+        // they are in `q` (`4 * n` bytes, checked above). The end pointer is pushed first and popped (sp
         // restored) last; every register the asm writes is a declared output; program memory
         // is only read; the flags are not preserved.
         unsafe {
             asm!(
                 "push {{{t}}}",
+                "cmp {u}, #0",
+                "bne 3f",
                 "2:",
+                ext_word!(),
+                ext_word!(),
+                ext_word!(),
+                ext_word!(),
+                "3:",
                 ext_word!(),
                 ext_word!(),
                 ext_word!(),
@@ -267,8 +273,8 @@ pub(super) fn dot4_extended(ext: &[u32], x: &[i8], w: [&[i8]; 4], zp: i32) -> [i
                 "add sp, sp, #4",
                 t = inout(reg) end => _,
                 x = inout(reg) ext.as_ptr() => _,
-                a = inout(reg) w[0].as_ptr() => _,
-                c = inout(reg) w[2].as_ptr() => _,
+                a = inout(reg) q.as_ptr() => _,
+                c = inout(reg) q.as_ptr().wrapping_add(2 * n) => _,
                 s = in(reg) stride,
                 acc0 = inout(reg) *a0,
                 acc1 = inout(reg) *a1,
@@ -277,7 +283,7 @@ pub(super) fn dot4_extended(ext: &[u32], x: &[i8], w: [&[i8]; 4], zp: i32) -> [i
                 // The extended pair: A32's `LDRD` wants an even register and its successor.
                 out("r4") _,
                 out("r5") _,
-                u = out(reg) _,
+                u = inout(reg) steps % 2 => _,
                 options(readonly),
             );
         }
@@ -288,7 +294,7 @@ pub(super) fn dot4_extended(ext: &[u32], x: &[i8], w: [&[i8]; 4], zp: i32) -> [i
     // The last `n % 16` elements: through `dot4`'s two-word loop and its scalar tail.
     let tail = dot4(
         x.get(full..).unwrap_or(&[]),
-        w.map(|r| r.get(full..).unwrap_or(&[])),
+        [0, 1, 2, 3].map(|i| row(i).get(full..).unwrap_or(&[])),
         zp,
     );
     for (s, t) in acc.iter_mut().zip(tail) {

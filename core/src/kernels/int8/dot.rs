@@ -105,14 +105,17 @@ impl<'a> Shared<'a> {
         Shared { isa, x, zp, ext }
     }
 
-    /// Inner products of the input with the four rows `w` (as [`dot4`]).
-    #[inline]
-    pub(crate) fn dot4(&self, w: [&[i8]; 4]) -> [i32; 4] {
+    /// Inner products of the input with the four consecutive rows of `q` (each
+    /// `x.len()` bytes; as [`dot4`]).
+    #[inline(always)]
+    pub(crate) fn dot4(&self, q: &[i8]) -> [i32; 4] {
         #[cfg(all(target_arch = "arm", any(target_feature = "dsp", feature = "arm-dsp")))]
         if !self.ext.is_empty() {
-            return super::arm_dsp::dot4_extended(self.ext, self.x, w, self.zp);
+            return super::arm_dsp::dot4_extended(self.ext, self.x, q, self.zp);
         }
-        dot4(self.isa, self.x, w, self.zp)
+        let n = self.x.len();
+        let row = |i: usize| q.get(i * n..(i + 1) * n).unwrap_or(&[]);
+        dot4(self.isa, self.x, [row(0), row(1), row(2), row(3)], self.zp)
     }
 
     /// Inner product of the input with one row (as [`dot`]).

@@ -72,11 +72,6 @@ fn channels(
     let rest = quads.remainder();
     let mut c = 0;
     for ((q, m4), s4) in quads.zip(ms.chunks_exact(4)).zip(ss.chunks_exact(4)) {
-        let mut rs = q.chunks_exact(k);
-        let (Some(r0), Some(r1), Some(r2), Some(r3)) = (rs.next(), rs.next(), rs.next(), rs.next())
-        else {
-            return Err(oob(CONV));
-        };
         let b4: [i32; 4] = match bs {
             Some(b) => b
                 .get(c..c + 4)
@@ -88,7 +83,7 @@ fn channels(
             m4.try_into().map_err(|_| oob(CONV))?,
             s4.try_into().map_err(|_| oob(CONV))?,
         );
-        let sums = x.dot4([r0, r1, r2, r3]);
+        let sums = x.dot4(q);
         let v: [i8; 4] =
             core::array::from_fn(|j| rq.apply(b4[j].wrapping_add(sums[j]), m4[j], s4[j]));
         for (j, v) in v.into_iter().enumerate() {

@@ -204,11 +204,19 @@ pub(crate) struct Requant {
 }
 
 impl Requant {
+    /// `shift` must be in `[-31, 30]` (every kernel checks its shift array first): then this
+    /// is `multiply_by_quantized_multiplier` (whose clamp of `shift` it leaves out) plus the
+    /// zero point, clamped. Outside that range the value is unspecified but nothing panics.
     #[inline]
     pub(crate) fn apply(&self, acc: i32, multiplier: i32, shift: i32) -> i8 {
-        let v = crate::quant::multiply_by_quantized_multiplier(acc, multiplier, shift)
-            .saturating_add(self.zp);
-        v.clamp(self.lo, self.hi) as i8
+        use crate::quant::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul};
+        let left = shift.max(0) as u32;
+        let right = shift.min(0).wrapping_neg();
+        let v = rounding_divide_by_pot(
+            saturating_rounding_doubling_high_mul(acc.wrapping_shl(left), multiplier),
+            right,
+        );
+        v.saturating_add(self.zp).clamp(self.lo, self.hi) as i8
     }
 }
 
@@ -234,20 +242,21 @@ fn check_act(op: &'static str, lo: i8, hi: i8) -> Result<()> {
     Ok(())
 }
 
-/// Checks the per-channel requantization arrays (and bias) against `channels`.
+/// Checks the per-channel requantization arrays (and bias) against `channels`, and unless
+/// `shifts_checked` each shift against `[-31, 30]`.
 fn check_channels(
     op: &'static str,
     channels: usize,
     bias: Option<&[i32]>,
     multiplier: &[i32],
-    shift: &[i32],
+    (shift, shifts_checked): (&[i32], bool),
 ) -> Result<()> {
     if let Some(b) = bias {
         check_eq(op, "bias length", channels, b.len())?;
     }
     check_eq(op, "multiplier length", channels, multiplier.len())?;
     check_eq(op, "shift length", channels, shift.len())?;
-    if shift.iter().any(|s| !(-31..=30).contains(s)) {
+    if !shifts_checked && shift.iter().any(|s| !(-31..=30).contains(s)) {
         return Err(Error::InvalidArgument {
             op,
             what: "shift must be in [-31, 30]",
@@ -268,6 +277,20 @@ pub(crate) fn check_fc(
     bias: Option<&[i32]>,
     multiplier: &[i32],
     shift: &[i32],
+    out: &[i8],
+) -> Result<Requant> {
+    check_fc_with(p, x, w, bias, multiplier, (shift, false), out)
+}
+
+/// [`check_fc`], leaving out the scan of the shift values when `shift.1` says they were
+/// checked already.
+fn check_fc_with(
+    p: &FcParams,
+    x: &[i8],
+    w: &[i8],
+    bias: Option<&[i32]>,
+    multiplier: &[i32],
+    shift: (&[i32], bool),
     out: &[i8],
 ) -> Result<Requant> {
     let zero = |what| Err(Error::ZeroDim { op: FC, what });
@@ -344,7 +367,7 @@ pub(crate) fn check_conv(
     check_act(CONV, p.act_min, p.act_max)?;
     check_eq(CONV, "input length", g.input_len, x.len())?;
     check_eq(CONV, "weight length", g.weight_len, w.len())?;
-    check_channels(CONV, g.o, bias, multiplier, shift)?;
+    check_channels(CONV, g.o, bias, multiplier, (shift, false))?;
     check_eq(CONV, "output length", g.out_len, out.len())?;
     Ok((
         g,
@@ -419,9 +442,52 @@ pub fn fully_connected_for(
     scratch: &mut [i32],
 ) -> Result<()> {
     check_isa(FC, isa)?;
-    let rq = check_fc(p, x, w, bias, multiplier, shift, out)?;
+    fc_checked(isa, p, x, w, bias, multiplier, (shift, false), out, scratch)
+}
+
+/// The checks of [`fully_connected_for`] but the ISA's (see [`check_fc_with`] for `shift`),
+/// then the kernel.
+#[allow(clippy::too_many_arguments)]
+fn fc_checked(
+    isa: Isa,
+    p: &FcParams,
+    x: &[i8],
+    w: &[i8],
+    bias: Option<&[i32]>,
+    multiplier: &[i32],
+    shift: (&[i32], bool),
+    out: &mut [i8],
+    scratch: &mut [i32],
+) -> Result<()> {
+    let rq = check_fc_with(p, x, w, bias, multiplier, shift, out)?;
     crate::kernels::check_len(FC, "scratch", p.scratch_len(), scratch.len())?;
-    fast::fully_connected(isa, p, &rq, x, w, bias, multiplier, shift, out, scratch)
+    fast::fully_connected(isa, p, &rq, x, w, bias, multiplier, shift.0, out, scratch)
+}
+
+/// [`fully_connected`] for a node whose `prepare` has checked every value of the constant
+/// `shift` table against `[-31, 30]` once: every other check is made, that scan is not.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fully_connected_prepared(
+    p: &FcParams,
+    x: &[i8],
+    w: &[i8],
+    bias: Option<&[i32]>,
+    multiplier: &[i32],
+    shift: &[i32],
+    out: &mut [i8],
+    scratch: &mut [i32],
+) -> Result<()> {
+    fc_checked(
+        Isa::detect(),
+        p,
+        x,
+        w,
+        bias,
+        multiplier,
+        (shift, true),
+        out,
+        scratch,
+    )
 }
 
 /// int8 2-D convolution (grouped, depthwise with any channel multiplier, strided, dilated,
