@@ -466,6 +466,59 @@ fn quantize_rejects_non_finite_calibration_and_clips_outliers() {
 }
 
 #[test]
+fn quantize_converts_other_dtypes_only_with_cast_and_reports_unused_rows() {
+    let dir = tmp("calib-dtype");
+    let mut rng = Rng::seed(9);
+    let q = dir.join("q.born");
+    // uint8 pixels for a float model: refused without --cast, converted (and said) with it.
+    let model = write_model(&cnn(&mut rng), &[1, 1, 28, 28], &dir, "m.born");
+    let calib = dir.join("calib-u8.npy");
+    let pixels: Vec<u8> = (0..4 * 784).map(|i| (i % 256) as u8).collect();
+    npy::write_npy_u8(&calib, &[4, 1, 28, 28], &pixels).unwrap();
+    let args = [
+        "quantize",
+        s(&model),
+        "--calibration",
+        s(&calib),
+        "-o",
+        s(&q),
+    ];
+    let (code, _, err) = born_env(&args, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("holds uint8 data, the model's input is float32 (--cast converts it"),
+        "{err}"
+    );
+    let mut with_cast = args.to_vec();
+    with_cast.push("--cast");
+    let (code, _, err) = born_env(&with_cast, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("converted uint8 to float32 (--cast"), "{err}");
+    // A model taking 2 rows per input and 5 calibration rows: the fifth is left out, said.
+    let model2 = write_model(&cnn(&mut rng), &[2, 1, 28, 28], &dir, "m2.born");
+    let calib5 = dir.join("calib5.npy");
+    let data = Tensor::randn(&[5, 1, 28, 28], &mut rng).unwrap();
+    npy::write_npy_f32(&calib5, &[5, 1, 28, 28], data.data()).unwrap();
+    let (code, _, err) = born_env(
+        &[
+            "quantize",
+            s(&model2),
+            "--calibration",
+            s(&calib5),
+            "-o",
+            s(&q),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("the last 1 of 5 calibration row(s) do not fill a model input of batch 2"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn absurd_or_unstartable_thread_counts_are_clear_errors() {
     let dir = tmp("threads-bad");
     let mut rng = Rng::seed(9);

@@ -97,6 +97,10 @@ enum Command {
         /// infinite values are always an error.
         #[arg(long)]
         keep_outliers: bool,
+        /// Convert calibration data of another element type (uint8, int64, float64, ...) to
+        /// float32; the values are not rescaled.
+        #[arg(long)]
+        cast: bool,
     },
     /// Latency percentiles and throughput of `invoke`.
     Bench {
@@ -284,6 +288,7 @@ fn main() -> ExitCode {
             method,
             percentile,
             keep_outliers,
+            cast,
         } => quantize::run(
             &model,
             &calibration,
@@ -291,6 +296,7 @@ fn main() -> ExitCode {
             &method,
             percentile,
             keep_outliers,
+            cast,
         ),
         Command::Bench {
             model,

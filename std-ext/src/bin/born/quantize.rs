@@ -20,6 +20,7 @@ pub fn run(
     method: &str,
     percentile: f32,
     keep_outliers: bool,
+    cast: bool,
 ) -> Result<()> {
     let method = match method {
         "minmax" => Method::MinMax,
@@ -40,6 +41,20 @@ pub fn run(
             want.dims()
         );
     }
+    let have = super::run::file_dtype(&a.data);
+    if have != "float32" {
+        if !cast {
+            bail!(
+                "{} holds {have} data, the model's input is float32 (--cast converts it; the \
+                 values are not rescaled)",
+                calib.display()
+            );
+        }
+        eprintln!(
+            "born: {}: converted {have} to float32 (--cast; values are not rescaled)",
+            calib.display()
+        );
+    }
     let mut data = a.to_f32();
     let name = &g.tensors[input].name;
     let checked = calibration::check(name, &data, rest.iter().product())
@@ -51,6 +66,18 @@ pub fn run(
         }
     }
     let per = want.numel();
+    let left = data.len() % per;
+    if left > 0 && data.len() >= per {
+        let row = rest.iter().product::<usize>().max(1);
+        eprintln!(
+            "born: warning: {}: the last {} of {} calibration row(s) do not fill a model input \
+             of batch {}; they are not used",
+            calib.display(),
+            left / row,
+            data.len() / row,
+            per / row
+        );
+    }
     data.truncate(data.len() / per * per);
     if data.is_empty() {
         bail!("calibration data holds fewer rows than one model input");

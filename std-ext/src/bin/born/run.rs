@@ -21,7 +21,7 @@ struct Feed {
 }
 
 /// NumPy's name of an element type in a file.
-fn file_dtype(d: &NpyData) -> &'static str {
+pub(crate) fn file_dtype(d: &NpyData) -> &'static str {
     match d {
         NpyData::F32(_) => "float32",
         NpyData::F64(_) => "float64",
