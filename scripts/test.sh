@@ -69,15 +69,16 @@ done
 cargo check -q -p born-core --target thumbv7em-none-eabihf --features train
 echo "ok: thumbv7em-none-eabihf (core+train)"
 
-# The kernel tests (every NEON path against its portable twin, the math functions' accuracy
-# with a sparser sweep than on the host: one f32 pattern in 16,381, not 1,021) and the
-# loader's; the graph-level tests (autodiff, nn, optim, tensor ops) run on the host only.
+# The kernel tests (every NEON path against its portable twin; the accuracy sweeps of the
+# math functions and activations sparser than on the host: one f32 pattern in 16,381, not
+# 1,021, and every 16th f32 of the dense intervals) and the loader's; the graph-level tests
+# (autodiff, nn, optim, tensor ops) run on the host only.
 step "aarch64 (Raspberry Pi class): born-core tests on the NEON paths, under qemu-aarch64"
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 bash scripts/install-aarch64.sh
 A64_TESTS=(activation conv corrupt elementwise gemm grad_kernels int8 math matmul model norm pool
   reduce softmax unary)
-BORN_MATH_STRIDE=16381 \
+BORN_MATH_STRIDE=16381 BORN_SWEEP_THIN=16 \
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
   cargo test -p born-core --features std,train --target aarch64-unknown-linux-gnu --lib \

@@ -3,7 +3,8 @@
 //! Each function is swept over f32 bit patterns (every `STRIDE`-th pattern of the whole
 //! range, plus every f32 of a few critical intervals) and the largest error, in ulp of the
 //! exact result, must stay within the bound its doc comment states. Set `BORN_MATH_STRIDE=1`
-//! to sweep all 2^32 inputs (hours; 31 takes about ten minutes); `--nocapture` prints the figures.
+//! to sweep all 2^32 inputs (hours; 31 takes about ten minutes), `BORN_SWEEP_THIN=k` to take
+//! every `k`-th f32 of the dense intervals; `--nocapture` prints the figures.
 
 use born_core::kernels::math;
 use serde_json::Value;
@@ -160,9 +161,21 @@ impl Worst {
     }
 }
 
-/// Every `stride`-th f32 bit pattern, then every f32 in each of `dense`.
+/// `BORN_SWEEP_THIN=k` takes every `k`-th f32 of the dense intervals (default 1: all of
+/// them); emulated runs (qemu) set it, the host sweeps them whole.
+fn thin() -> u32 {
+    std::env::var("BORN_SWEEP_THIN")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Every `stride`-th f32 bit pattern, then every f32 (or every [`thin`]-th) in each of
+/// `dense`.
 fn sweep(dense: &[(f32, f32)], mut f: impl FnMut(f32)) {
     let s = stride();
+    let k = thin();
     let mut bits = 0u32;
     loop {
         f(f32::from_bits(bits));
@@ -175,7 +188,9 @@ fn sweep(dense: &[(f32, f32)], mut f: impl FnMut(f32)) {
         let mut x = lo;
         while x <= hi {
             f(x);
-            x = next_up(x);
+            for _ in 0..k {
+                x = next_up(x);
+            }
         }
     }
     for x in [
