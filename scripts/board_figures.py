@@ -3,8 +3,9 @@
 model data, RAM (static arena + measured stack high-water mark) and exact instructions per
 inference under QEMU, for the MNIST MLP and CNN, int8 and f32, on each emulated core.
 
-Run from the repository root after `bash scripts/install-qemu-system.sh` and
-`bash scripts/board-models.sh` (scripts/test-boards.sh does both):
+Run from the repository root after `bash scripts/install-qemu-system.sh`,
+`bash scripts/install-defmt-print.sh` (the Cortex-M firmware reports in defmt frames) and
+`bash scripts/board-models.sh` (scripts/test-boards.sh does all three):
 
     python3 scripts/board_figures.py [--images N] [--no-write]
 
@@ -13,7 +14,7 @@ Method, per (core, model): the firmware is built with only that model embedded
 (BORN_BOARD_RUNS=1/2); both run under qemu-system-* with the qemu-insncount plugin
 (-icount shift=0), and (insns(2 passes) - insns(1 pass)) / N is the cost of one inference:
 copying the image in, invoke, argmax. Flash = text + rodata of the 1-pass ELF (llvm-size);
-model data = the .born file's bytes, image data = N * 785 bytes (pixels + label + host
+model data = the .born file's bytes, image data = N * 786 bytes (pixels + label + host
 prediction); runtime code = flash - model - images. RAM = the static arena the firmware
 reserves (its .bss) and the stack high-water mark the firmware measures by painting.
 """
@@ -78,10 +79,19 @@ def build(crate, target, profile, model, images, runs):
     return dst
 
 
-def run(qemu, elf):
+def run(qemu, elf, defmt):
+    """Runs ELF under QEMU with the insncount plugin: (instructions, report text). With
+    `defmt`, the firmware's stdout is defmt frames, decoded with defmt-print."""
     cmd = qemu + SEMI + ["-icount", "shift=0", "-plugin", PLUGIN, "-kernel", elf]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-    text = p.stdout + p.stderr
+    p = subprocess.run(cmd, capture_output=True, timeout=1800)
+    err = p.stderr.decode(errors="replace")
+    if defmt:
+        d = subprocess.run(["defmt-print", "-e", elf], input=p.stdout, capture_output=True,
+                           check=True)
+        text = d.stdout.decode(errors="replace")
+    else:
+        text = p.stdout.decode(errors="replace")
+    text += err
     if p.returncode != 0:
         sys.exit(f"board_figures: {' '.join(cmd)} failed:\n{text}")
     insns = int(re.search(r"insns: (\d+)", text).group(1))
@@ -119,12 +129,14 @@ def main():
                 sys.exit(f"board_figures: {path} missing: run bash scripts/board-models.sh")
             e1 = build(crate, target, profile, model, args.images, 1)
             e2 = build(crate, target, profile, model, args.images, 2)
-            i1, text = run(qemu, e1)
-            i2, _ = run(qemu, e2)
+            defmt = crate == "qemu-cortex-m"
+            i1, text = run(qemu, e1, defmt)
+            i2, _ = run(qemu, e2, defmt)
             per = (i2 - i1) / args.images
             flash, bss = sizes(e1)
             model_bytes = os.path.getsize(path)
-            image_bytes = args.images * 785
+            # pixels, label and the host's prediction per image
+            image_bytes = args.images * 786
             code = flash - model_bytes - image_bytes
             stack = re.search(r"stack (\d+) bytes", text)
             arena = re.search(r"arena (\d+) bytes", text)

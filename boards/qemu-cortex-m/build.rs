@@ -27,9 +27,7 @@ fn main() {
     std::fs::write(out.join("memory.x"), memory_x).expect("write memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
-    if std::env::var_os("CARGO_FEATURE_DEFMT").is_some() {
-        println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
-    }
+    println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
     println!("cargo:rustc-env=BORN_FW_TARGET={target}");
 
     // The f32 MLP (400 KB) does not fit the micro:bit's 256 KB flash: the M0 gets the int8

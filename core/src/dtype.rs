@@ -4,6 +4,7 @@ use core::fmt::Debug;
 
 /// The element type of a tensor, as stored in models and reported in errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum DType {
     /// 32-bit IEEE float.
     F32,

@@ -13,6 +13,7 @@ pub type Result<T> = core::result::Result<T, Error>;
 
 /// What went wrong, and where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Error {
     /// A shape would have more dimensions than [`crate::shape::MAX_RANK`].
     RankTooLarge {

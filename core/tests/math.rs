@@ -1,10 +1,14 @@
-//! Accuracy of `kernels::math` against f64 references.
+//! Accuracy of `kernels::math` against f64 references, beside `libm`'s f32 functions.
 //!
-//! Each function is swept over f32 bit patterns (every `STRIDE`-th pattern of the whole
-//! range, plus every f32 of a few critical intervals) and the largest error, in ulp of the
-//! exact result, must stay within the bound its doc comment states. Set `BORN_MATH_STRIDE=1`
-//! to sweep all 2^32 inputs (hours; 31 takes about ten minutes), `BORN_SWEEP_THIN=k` to take
-//! every `k`-th f32 of the dense intervals; `--nocapture` prints the figures.
+//! The references are `libm`'s f64 functions (the same code on every target, so the emulated
+//! aarch64 run checks against the same values as the host). Each function is swept over f32
+//! bit patterns (every `STRIDE`-th pattern of the whole range, plus every f32 of a few
+//! critical intervals) and the largest error, in ulp of the exact result, must stay within
+//! the bound its doc comment states. Set `BORN_MATH_STRIDE=1` to sweep all 2^32 inputs
+//! (hours; 31 takes about ten minutes), `BORN_SWEEP_THIN=k` to take every `k`-th f32 of the
+//! dense intervals. `--nocapture` prints the figures: born's max error and, on the same
+//! inputs, that of `libm`'s f32 function (`expf`, `logf`, ...), the usual choice on a
+//! microcontroller.
 
 use born_core::kernels::math;
 use serde_json::Value;
@@ -24,51 +28,8 @@ fn floats(v: &Value) -> Vec<f32> {
         .collect()
 }
 
-/// erf in f64: the positive series `e^(-x^2) sum (2x^2)^n x / (2n+1)!!` (no cancellation)
-/// below 2.5, `1 - erfc` above.
-fn erf64(x: f64) -> f64 {
-    if x.is_nan() {
-        return x;
-    }
-    let a = x.abs();
-    let r = if a < 2.5 {
-        let (mut term, mut sum, mut n) = (a, a, 0.0);
-        while term > 1e-18 * sum {
-            n += 1.0;
-            term *= 2.0 * a * a / (2.0 * n + 1.0);
-            sum += term;
-        }
-        2.0 / std::f64::consts::PI.sqrt() * (-a * a).exp() * sum
-    } else {
-        1.0 - erfc64(a)
-    };
-    r.copysign(x)
-}
-
-/// erfc in f64: `1 - erf` below 2.5, the continued fraction
-/// `e^(-x^2) / sqrt(pi) / (x + (1/2) / (x + 1 / (x + (3/2) / ...)))` above.
-fn erfc64(x: f64) -> f64 {
-    if x.is_nan() {
-        return x;
-    }
-    if x < 0.0 {
-        return 2.0 - erfc64(-x);
-    }
-    if x < 2.5 {
-        return 1.0 - erf64(x);
-    }
-    if x.is_infinite() {
-        return 0.0;
-    }
-    let mut f = x;
-    for k in (1..=400).rev() {
-        f = x + (k as f64 / 2.0) / f;
-    }
-    (-x * x).exp() / (std::f64::consts::PI.sqrt() * f)
-}
-
 #[test]
-fn f64_erf_reference_matches_python() {
+fn libm_f64_erf_reference_matches_python() {
     // Python 3 math.erf / math.erfc.
     let cases = [
         (0.5, 0.5204998778130465, 0.4795001221869535),
@@ -79,11 +40,11 @@ fn f64_erf_reference_matches_python() {
         (10.0, 1.0, 2.088487583762545e-45),
     ];
     for (x, e, c) in cases {
-        assert!((erf64(x) - e).abs() <= 1e-15 * e, "erf({x})");
+        assert!((libm::erf(x) - e).abs() <= 1e-15 * e, "erf({x})");
         assert!(
-            (erfc64(x) - c).abs() <= 1e-13 * c,
+            (libm::erfc(x) - c).abs() <= 1e-13 * c,
             "erfc({x}) = {}",
-            erfc64(x)
+            libm::erfc(x)
         );
     }
 }
@@ -141,6 +102,16 @@ impl Worst {
             self.at = x;
         }
     }
+    /// Prints born's figure beside `libm`'s (`lib`, measured on the same inputs) and
+    /// asserts born's `bound`.
+    fn finish_beside(&self, bound: f64, lib: &Worst) {
+        self.finish(bound);
+        println!(
+            "{:8} beside libm {:6} max error {:.3} ulp at x = {:e}",
+            "", lib.name, lib.err, lib.at
+        );
+    }
+
     fn finish(&self, bound: f64) {
         println!(
             "{:8} max error {:.3} ulp at x = {:e} ({:08x}) over {} inputs",
@@ -223,12 +194,16 @@ fn next_up(x: f32) -> f32 {
 
 #[test]
 fn exp_accuracy() {
-    let mut w = Worst::new("exp");
+    let (mut w, mut l) = (Worst::new("exp"), Worst::new("expf"));
     sweep(
         &[(-0.5, -0.25), (0.25, 0.5), (88.0, 89.0), (-104.0, -102.0)],
-        |x| w.check(x, math::exp(x), (x as f64).exp()),
+        |x| {
+            let exact = libm::exp(x as f64);
+            w.check(x, math::exp(x), exact);
+            l.check(x, libm::expf(x), exact);
+        },
     );
-    w.finish(1.0);
+    w.finish_beside(1.0, &l);
     assert_eq!(math::exp(0.0), 1.0);
     assert_eq!(math::exp(f32::NEG_INFINITY), 0.0);
     assert_eq!(math::exp(89.0), f32::INFINITY);
@@ -238,9 +213,13 @@ fn exp_accuracy() {
 
 #[test]
 fn ln_accuracy() {
-    let mut w = Worst::new("ln");
-    sweep(&[(0.5, 2.0)], |x| w.check(x, math::ln(x), (x as f64).ln()));
-    w.finish(1.0);
+    let (mut w, mut l) = (Worst::new("ln"), Worst::new("logf"));
+    sweep(&[(0.5, 2.0)], |x| {
+        let exact = libm::log(x as f64);
+        w.check(x, math::ln(x), exact);
+        l.check(x, libm::logf(x), exact);
+    });
+    w.finish_beside(1.0, &l);
     assert_eq!(math::ln(1.0), 0.0);
     assert_eq!(math::ln(0.0), f32::NEG_INFINITY);
     assert_eq!(math::ln(-0.0), f32::NEG_INFINITY);
@@ -250,11 +229,13 @@ fn ln_accuracy() {
 
 #[test]
 fn tanh_accuracy() {
-    let mut w = Worst::new("tanh");
+    let (mut w, mut l) = (Worst::new("tanh"), Worst::new("tanhf"));
     sweep(&[(0.5, 0.75), (-0.75, -0.5)], |x| {
-        w.check(x, math::tanh(x), (x as f64).tanh())
+        let exact = libm::tanh(x as f64);
+        w.check(x, math::tanh(x), exact);
+        l.check(x, libm::tanhf(x), exact);
     });
-    w.finish(1.5);
+    w.finish_beside(1.5, &l);
     assert_eq!(math::tanh(f32::INFINITY), 1.0);
     assert_eq!(math::tanh(f32::NEG_INFINITY), -1.0);
     assert_eq!(math::tanh(-0.0).to_bits(), (-0.0f32).to_bits());
@@ -266,9 +247,9 @@ fn sigmoid_accuracy() {
     sweep(&[(-1.0, -0.5), (0.5, 1.0)], |x| {
         let xd = x as f64;
         let exact = if xd >= 0.0 {
-            1.0 / (1.0 + (-xd).exp())
+            1.0 / (1.0 + libm::exp(-xd))
         } else {
-            xd.exp() / (1.0 + xd.exp())
+            libm::exp(xd) / (1.0 + libm::exp(xd))
         };
         w.check(x, math::sigmoid(x), exact)
     });
@@ -280,11 +261,13 @@ fn sigmoid_accuracy() {
 
 #[test]
 fn erf_accuracy() {
-    let mut w = Worst::new("erf");
+    let (mut w, mut l) = (Worst::new("erf"), Worst::new("erff"));
     sweep(&[(0.5, 0.75), (-0.75, -0.5), (3.8, 4.0)], |x| {
-        w.check(x, math::erf(x), erf64(x as f64))
+        let exact = libm::erf(x as f64);
+        w.check(x, math::erf(x), exact);
+        l.check(x, libm::erff(x), exact);
     });
-    w.finish(3.0);
+    w.finish_beside(3.0, &l);
     assert_eq!(math::erf(f32::INFINITY), 1.0);
     assert_eq!(math::erf(f32::NEG_INFINITY), -1.0);
     assert_eq!(math::erf(0.0), 0.0);
@@ -292,12 +275,16 @@ fn erf_accuracy() {
 
 #[test]
 fn erfc_accuracy() {
-    let mut w = Worst::new("erfc");
+    let (mut w, mut l) = (Worst::new("erfc"), Worst::new("erfcf"));
     sweep(
         &[(0.5, 0.75), (-0.75, -0.5), (1.05, 1.15), (9.0, 10.5)],
-        |x| w.check(x, math::erfc(x), erfc64(x as f64)),
+        |x| {
+            let exact = libm::erfc(x as f64);
+            w.check(x, math::erfc(x), exact);
+            l.check(x, libm::erfcf(x), exact);
+        },
     );
-    w.finish(6.0);
+    w.finish_beside(6.0, &l);
     assert_eq!(math::erfc(f32::INFINITY), 0.0);
     assert_eq!(math::erfc(f32::NEG_INFINITY), 2.0);
 }
@@ -306,12 +293,14 @@ fn erfc_accuracy() {
 fn sqrt_is_correctly_rounded() {
     let mut w = Worst::new("sqrt");
     let mut p = Worst::new("sqrt_portable");
+    let mut l = Worst::new("sqrtf");
     sweep(&[(0.25, 4.0), (0.0, 1e-38)], |x| {
-        let exact = ((x as f64).sqrt() as f32) as f64;
+        let exact = (libm::sqrt(x as f64) as f32) as f64;
         w.check(x, math::sqrt(x), exact);
         p.check(x, math::sqrt_portable(x), exact);
+        l.check(x, libm::sqrtf(x), exact);
     });
-    w.finish(0.0);
+    w.finish_beside(0.0, &l);
     p.finish(0.0);
     assert_eq!(math::sqrt_portable(-0.0).to_bits(), (-0.0f32).to_bits());
     assert!(math::sqrt_portable(-1.0).is_nan());
@@ -320,8 +309,8 @@ fn sqrt_is_correctly_rounded() {
 
 #[test]
 fn sin_cos_accuracy() {
-    let mut s = Worst::new("sin");
-    let mut c = Worst::new("cos");
+    let (mut s, mut ls) = (Worst::new("sin"), Worst::new("sinf"));
+    let (mut c, mut lc) = (Worst::new("cos"), Worst::new("cosf"));
     // Around the first multiples of pi/2 (where the reduction cancels) and the switch from
     // Cody-Waite to the integer reduction at 6400.
     let dense = [
@@ -334,11 +323,14 @@ fn sin_cos_accuracy() {
         (100_000.0, 100_100.0),
     ];
     sweep(&dense, |x| {
-        s.check(x, math::sin(x), (x as f64).sin());
-        c.check(x, math::cos(x), (x as f64).cos());
+        let (es, ec) = (libm::sin(x as f64), libm::cos(x as f64));
+        s.check(x, math::sin(x), es);
+        ls.check(x, libm::sinf(x), es);
+        c.check(x, math::cos(x), ec);
+        lc.check(x, libm::cosf(x), ec);
     });
-    s.finish(1.0);
-    c.finish(1.0);
+    s.finish_beside(1.0, &ls);
+    c.finish_beside(1.0, &lc);
     assert_eq!(math::sin(0.0), 0.0);
     assert_eq!(math::sin(-0.0).to_bits(), (-0.0f32).to_bits());
     assert_eq!(math::cos(0.0), 1.0);

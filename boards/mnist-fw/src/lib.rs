@@ -5,8 +5,9 @@
 //! each image (all generated at build time by [`gen`], feature `gen`). At run time
 //! [`run_case`] loads each model, feeds every image (pixels / 255 as f32) through the
 //! interpreter in a caller-owned arena, takes the argmax of the 10 logits, and counts how
-//! often it matches the label and the host's prediction. [`write_report`] prints the result
-//! through any [`core::fmt::Write`]. Nothing here panics on bad data: every problem comes
+//! often it matches the label and the host's prediction. [`run_all`] runs them all and reports
+//! through a [`Log`]: [`Text`] over any [`core::fmt::Write`], or `Defmt` (feature `defmt`),
+//! which keeps `core::fmt` and the report's strings out of flash. Nothing here panics on bad data: every problem comes
 //! back as a [`FwError`].
 //!
 //! [`stack`] measures the stack high-water mark by painting, and [`StaticArena`] hands out
@@ -66,6 +67,7 @@ impl TestSet<'_> {
 
 /// Why a model could not be run.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum FwError {
     /// The loader rejected the model or the interpreter failed (the `born_core::Error`).
     Model(born_core::Error),
@@ -304,6 +306,11 @@ pub fn run_case(
     Ok(report)
 }
 
+/// `num / den` in hundredths of a percent, rounded half up; `den` must not be 0.
+fn hundredths(num: usize, den: usize) -> u64 {
+    (num as u64 * 10_000 + den as u64 / 2) / den.max(1) as u64
+}
+
 /// `num / den` as a percentage with two decimals, in integer arithmetic (no float
 /// formatting code in the firmware).
 pub struct Percent {
@@ -318,8 +325,8 @@ impl fmt::Display for Percent {
         if self.den == 0 {
             return f.write_str("n/a");
         }
-        let hundredths = (self.num as u64 * 10_000 + self.den as u64 / 2) / self.den as u64;
-        write!(f, "{}.{:02}%", hundredths / 100, hundredths % 100)
+        let h = hundredths(self.num, self.den);
+        write!(f, "{}.{:02}%", h / 100, h % 100)
     }
 }
 
@@ -382,8 +389,91 @@ impl Summary {
     }
 }
 
-/// A callback [`run_all`] calls after each model with its result and stack high-water mark.
-pub type Hook<'h> = dyn FnMut(&Case<'_>, &Result<Report, FwError>, Option<usize>) + 'h;
+/// Where [`run_all`] reports: [`Text`] through any `core::fmt::Write`, or `Defmt`
+/// (feature `defmt`) as defmt frames, whose format strings stay out of flash and which
+/// link no `core::fmt`.
+pub trait Log {
+    /// Called after each model with its result and stack high-water mark in bytes.
+    fn case(&mut self, name: &str, r: &Result<Report, FwError>, stack: Option<usize>);
+    /// Called once after the last model.
+    fn summary(&mut self, s: &Summary);
+}
+
+/// The plain-text report: per model [`write_report`]'s line, or `<name>: error: <message>`
+/// with born-core's `Display` of the error; then `summary: ...` and `result: OK` or
+/// `result: FAIL`. Print errors are ignored (the [`Summary`] carries the outcome).
+pub struct Text<W>(pub W);
+
+impl<W: fmt::Write> Log for Text<W> {
+    fn case(&mut self, name: &str, r: &Result<Report, FwError>, stack: Option<usize>) {
+        let _ = match r {
+            Ok(rep) => write_report(&mut self.0, name, rep, stack),
+            Err(e) => writeln!(self.0, "{name}: error: {e}"),
+        };
+    }
+
+    fn summary(&mut self, s: &Summary) {
+        let _ = writeln!(
+            self.0,
+            "summary: {} model(s), {} error(s), {} with predictions different from the host's",
+            s.models, s.errors, s.disagreements
+        );
+        let _ = writeln!(self.0, "result: {}", if s.ok() { "OK" } else { "FAIL" });
+    }
+}
+
+/// The report as defmt frames (`defmt::println!`), the same lines as [`Text`] except that
+/// an error is printed as its derived `defmt::Format` (`Model(Model(Checksum { .. }))`)
+/// and the accuracy as `97.67%` from integer digits. Decode with `defmt-print -e ELF`.
+#[cfg(feature = "defmt")]
+pub struct Defmt;
+
+#[cfg(feature = "defmt")]
+impl Log for Defmt {
+    fn case(&mut self, name: &str, r: &Result<Report, FwError>, stack: Option<usize>) {
+        match r {
+            Ok(r) => {
+                let h = hundredths(r.correct, r.images);
+                defmt::println!(
+                    "{=str}: {=usize} images x {=u32} pass(es), accuracy {=u64}.{=u64}{=u64}% ({=usize}/{=usize}), host agreement {=usize}/{=usize}, arena {=usize} bytes (static {=usize}), stack {=usize} bytes",
+                    name,
+                    r.images,
+                    r.passes,
+                    h / 100,
+                    h / 10 % 10,
+                    h % 10,
+                    r.correct,
+                    r.images,
+                    r.agree,
+                    r.predictions(),
+                    r.arena_needed,
+                    r.arena_len,
+                    stack.unwrap_or(0)
+                );
+                if let Some(m) = r.first_mismatch {
+                    defmt::println!(
+                        "{=str}: MISMATCH image {=usize}: predicted {=u8}, host predicted {=u8}",
+                        name,
+                        m.image,
+                        m.got,
+                        m.want
+                    );
+                }
+            }
+            Err(e) => defmt::println!("{=str}: error: {}", name, e),
+        }
+    }
+
+    fn summary(&mut self, s: &Summary) {
+        defmt::println!(
+            "summary: {=usize} model(s), {=usize} error(s), {=usize} with predictions different from the host's",
+            s.models,
+            s.errors,
+            s.disagreements
+        );
+        defmt::println!("result: {=str}", if s.ok() { "OK" } else { "FAIL" });
+    }
+}
 
 /// What a board passes to [`run_all`].
 pub struct Board<'a, 'b> {
@@ -402,12 +492,9 @@ pub struct Board<'a, 'b> {
 }
 
 /// Runs every model of `board` ([`run_case`]), measuring the stack high-water mark of each
-/// (painted just before it), and prints one report line per model ([`write_report`], or
-/// `<name>: error: <message>` with born-core's `Display` of the error), then
-/// `summary: ...` and `result: OK` or `result: FAIL`. `hook` sees each result as well (a
-/// board may log it another way). Print errors are ignored: the return value carries the
-/// outcome.
-pub fn run_all<W: fmt::Write>(w: &mut W, board: Board<'_, '_>, hook: &mut Hook<'_>) -> Summary {
+/// (painted just before it), reports each result and then the [`Summary`] to `log`, and
+/// returns the summary.
+pub fn run_all<L: Log + ?Sized>(board: Board<'_, '_>, log: &mut L) -> Summary {
     let mut sum = Summary::default();
     for case in board.cases {
         let painted = board.stack.as_ref().map(stack::StackRegion::paint);
@@ -418,25 +505,13 @@ pub fn run_all<W: fmt::Write>(w: &mut W, board: Board<'_, '_>, hook: &mut Hook<'
         };
         sum.models += 1;
         match &r {
-            Ok(rep) => {
-                if !rep.all_agree() {
-                    sum.disagreements += 1;
-                }
-                let _ = write_report(w, case.name, rep, used);
-            }
-            Err(e) => {
-                sum.errors += 1;
-                let _ = writeln!(w, "{}: error: {e}", case.name);
-            }
+            Ok(rep) if !rep.all_agree() => sum.disagreements += 1,
+            Ok(_) => {}
+            Err(_) => sum.errors += 1,
         }
-        hook(case, &r, used);
+        log.case(case.name, &r, used);
     }
-    let _ = writeln!(
-        w,
-        "summary: {} model(s), {} error(s), {} with predictions different from the host's",
-        sum.models, sum.errors, sum.disagreements
-    );
-    let _ = writeln!(w, "result: {}", if sum.ok() { "OK" } else { "FAIL" });
+    log.summary(&sum);
     sum
 }
 

@@ -495,8 +495,18 @@ fn run_all_reports_each_model_and_fails_on_an_error() {
         },
     ];
     let mut arena = vec![0u8; 64 * 1024];
-    let mut out = String::new();
-    let mut seen = Vec::new();
+    /// The text report, and which models succeeded.
+    struct Seen(Text<String>, Vec<(String, bool)>);
+    impl Log for Seen {
+        fn case(&mut self, name: &str, r: &Result<Report, FwError>, stack: Option<usize>) {
+            self.1.push((name.to_string(), r.is_ok()));
+            self.0.case(name, r, stack);
+        }
+        fn summary(&mut self, s: &Summary) {
+            self.0.summary(s);
+        }
+    }
+    let mut log = Seen(Text(String::new()), Vec::new());
     let board = Board {
         cases: &cases,
         set: TestSet {
@@ -508,9 +518,8 @@ fn run_all_reports_each_model_and_fails_on_an_error() {
         passes: 1,
         stack: None,
     };
-    let sum = run_all(&mut out, board, &mut |c, r, _| {
-        seen.push((c.name.to_string(), r.is_ok()))
-    });
+    let sum = run_all(board, &mut log);
+    let Seen(Text(out), seen) = log;
     assert_eq!(
         sum,
         Summary {

@@ -69,7 +69,7 @@ fn main() -> ! {
                 passes: board::PASSES,
                 stack: Some(stack),
             };
-            mnist_fw::run_all(&mut out, b, &mut |_, _, _| {}).ok()
+            mnist_fw::run_all(b, &mut mnist_fw::Text(out)).ok()
         }
         None => false,
     };

@@ -9,6 +9,7 @@ use core::fmt;
 /// numbers are indices into the file's tensor and op tables; operands count from 0 in the
 /// order the op lists its inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ModelError {
     /// The bytes end before a section does.
     Truncated {

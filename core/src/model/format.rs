@@ -26,6 +26,7 @@ pub const MAX_IO: usize = 8;
 
 /// The sections of a file, in the order they appear.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Section {
     /// The fixed 64-byte preamble.
     Preamble,

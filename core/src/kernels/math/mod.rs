@@ -13,7 +13,21 @@
 //! plus every f32 of the critical intervals listed in `core/tests/math.rs`:
 //! `BORN_MATH_STRIDE=31 cargo test -p born-core --features std --test math -- --nocapture`
 //! (the default stride, 1021, is what the test suite checks). The bounds the tests assert
-//! are in each function's doc.
+//! are in each function's doc. The references are `libm`'s f64 functions, and the same sweep
+//! measures `libm`'s f32 functions (0.2.16, a port of musl's) on the same inputs:
+//!
+//! | function | born max ulp | libm f32 max ulp |
+//! |---|---:|---:|
+//! | exp | 0.94 | 0.85 (`expf`) |
+//! | ln | 0.95 | 0.84 (`logf`) |
+//! | tanh | 1.33 | 2.14 (`tanhf`) |
+//! | sigmoid | 2.03 | (none) |
+//! | erf | 2.69 | 0.85 (`erff`) |
+//! | erfc | 5.54 | 2.64 (`erfcf`) |
+//! | sin / cos | 0.94 / 0.89 | 0.50 / 0.50 (`sinf`, `cosf`) |
+//! | sqrt | 0 (correctly rounded) | 0 |
+//!
+//! (`cargo test -p born-core --features std --test math -- --nocapture --test-threads 1`.)
 
 mod lanes;
 mod trig;

@@ -73,7 +73,16 @@ fn emulated_cortex_m4(out_dir: &Path, int8: &[u8], test: &born_std::data::Mnist)
     println!("\nbuilding the Cortex-M4F firmware with the int8 model (boards/qemu-cortex-m)...");
     let target = "thumbv7em-none-eabihf";
     let build = Command::new("cargo")
-        .args(["build", "-q", "--release", "--target", target])
+        // The plain-text report (the default is defmt frames, which need defmt-print).
+        .args([
+            "build",
+            "-q",
+            "--release",
+            "--features",
+            "text",
+            "--target",
+            target,
+        ])
         .current_dir(crate_dir)
         .env("BORN_BOARD_MODELS", &dir)
         .env("BORN_BOARD_ONLY", "cnn.int8")
