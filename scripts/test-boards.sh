@@ -45,6 +45,7 @@ for t in "${cortex_targets[@]}"; do
 done
 cargo clippy -q -p qemu-cortex-m --target thumbv7em-none-eabihf --features text -- -D warnings
 cargo clippy -q -p qemu-riscv --target "$riscv_target" -- -D warnings
+cargo clippy -q -p math-bench --target thumbv7em-none-eabihf -- -D warnings
 
 # build PACKAGE TARGET NAME [FEATURES]: build with profile $profile (default release), ELF
 # copied to $elfs/NAME.elf. The micro:bit's 256 KB flash takes the min-size profile (born-core
@@ -122,6 +123,9 @@ BORN_BOARD_CORRUPT=0 build qemu-riscv "$riscv_target" rv32-corrupt
 run riscv32-corrupt-byte-0 nonzero '^mlp.int8: error: model: not a .born file' -- \
   qemu-system-riscv32 -machine virt -cpu rv32 -bios none "${qemu_flags[@]}" -kernel "$elfs/rv32-corrupt.elf"
 unset BORN_BOARD_ONLY BORN_BOARD_IMAGES
+
+echo "== f32 math on the M4F: instructions per call, born beside micromath and libm"
+(cd "$root" && python3 scripts/math_insns.py) || failures=$((failures + 1))
 
 if [ "$failures" != 0 ]; then
   echo "test-boards: $failures failure(s)"

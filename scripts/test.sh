@@ -45,8 +45,9 @@ cargo clippy -p born-core --all-targets --no-default-features -- -D warnings
 step "cargo doc (workspace, warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --workspace --no-deps
 
-step "cargo test (workspace)"
+step "cargo test (workspace; born-core's fast-math feature on its own)"
 cargo test --workspace
+cargo test -q -p born-core --features std,fast-math --test fast_math
 
 step "examples run"
 cargo run -q -p born-examples --example quickstart
@@ -60,14 +61,15 @@ BORN_DATA="$DATA" cargo run -q -p born-examples --example mnist_int8 -- target/m
 # `cargo check` here: the boards step below builds (and runs) born-core without features for
 # each of these targets, so code generation is covered there; these prove the feature
 # combinations compile for them.
-step "no_std builds of born-core (with and without alloc; with train for Cortex-M4F)"
+step "no_std builds of born-core (with and without alloc; train, defmt, fast-math)"
 for t in "${NO_STD_TARGETS[@]}"; do
   cargo check -q -p born-core --target "$t"
   cargo check -q -p born-core --target "$t" --features alloc
   echo "ok: $t (core, core+alloc)"
 done
 cargo check -q -p born-core --target thumbv7em-none-eabihf --features train
-echo "ok: thumbv7em-none-eabihf (core+train)"
+cargo check -q -p born-core --target thumbv6m-none-eabi --features defmt,fast-math
+echo "ok: thumbv7em-none-eabihf (core+train), thumbv6m-none-eabi (core+defmt+fast-math)"
 
 # The kernel tests (every NEON path against its portable twin; the accuracy sweeps of the
 # math functions and activations sparser than on the host: one f32 pattern in 16,381, not

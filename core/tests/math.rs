@@ -426,3 +426,95 @@ fn pow_special_cases() {
     assert!(math::pow(nan, 1.0).is_nan());
     assert!(math::pow(2.0, nan).is_nan());
 }
+
+/// Largest errors of an approximation: in ulp, relative and absolute (finite results only).
+#[derive(Default)]
+struct Approx {
+    ulp: f64,
+    rel: f64,
+    abs: f64,
+}
+
+impl Approx {
+    fn check(&mut self, got: f32, exact: f64) {
+        if !exact.is_finite() || !(exact as f32).is_finite() {
+            return;
+        }
+        let e = (got as f64 - exact).abs();
+        self.ulp = self.ulp.max(ulp_err(got, exact));
+        self.abs = self.abs.max(e);
+        if exact != 0.0 {
+            self.rel = self.rel.max(e / exact.abs());
+        }
+    }
+}
+
+/// `micromath` (what the `fast-math` feature puts in place of born's exp, ln, sin and cos),
+/// on the ranges a model's activations use: the figures in `kernels::math`'s docs, asserted
+/// as bounds here. NaN from a finite input counts as an infinite error.
+#[test]
+fn micromath_accuracy() {
+    use micromath::F32Ext;
+    /// Name, micromath's function, the reference, input range, max relative error, max
+    /// absolute error.
+    type Row = (
+        &'static str,
+        fn(f32) -> f32,
+        fn(f64) -> f64,
+        (f32, f32),
+        f64,
+        f64,
+    );
+    let table: [Row; 4] = [
+        (
+            "exp",
+            F32Ext::exp,
+            libm::exp,
+            (-87.0, 88.0),
+            2.5e-3,
+            f64::INFINITY,
+        ),
+        (
+            "ln",
+            F32Ext::ln,
+            libm::log,
+            (1e-30, 1e30),
+            f64::INFINITY,
+            0.12,
+        ),
+        (
+            "sin",
+            F32Ext::sin,
+            libm::sin,
+            (-100.0, 100.0),
+            f64::INFINITY,
+            1.2e-3,
+        ),
+        (
+            "cos",
+            F32Ext::cos,
+            libm::cos,
+            (-100.0, 100.0),
+            f64::INFINITY,
+            1.2e-3,
+        ),
+    ];
+    for (name, f, r, (lo, hi), rel, abs) in table {
+        let mut a = Approx::default();
+        sweep(&[], |x| {
+            if (lo..=hi).contains(&x) {
+                a.check(f(x), r(x as f64));
+            }
+        });
+        println!(
+            "micromath {name:4} on [{lo:e}, {hi:e}]: max error {:.3e} ulp, relative {:.2e}, absolute {:.2e}",
+            a.ulp, a.rel, a.abs
+        );
+        assert!(
+            a.rel <= rel && a.abs <= abs,
+            "micromath {name}: {:e} / {:e}",
+            a.rel,
+            a.abs
+        );
+    }
+}

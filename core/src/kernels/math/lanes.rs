@@ -47,6 +47,12 @@ pub(crate) trait Lanes: Copy {
     }
     /// Correctly rounded square root.
     fn sqrt(self) -> Self;
+    /// `e^x` lane by lane: born's [`super::vector::exp_poly`]; `micromath`'s on plain-`f32`
+    /// lanes with the `fast-math` feature.
+    #[inline(always)]
+    fn lane_exp(self) -> Self {
+        super::vector::exp_poly(self)
+    }
     /// Absolute value (clears the sign bit).
     fn abs(self) -> Self;
     /// Negation (flips the sign bit).
@@ -75,6 +81,22 @@ pub(crate) trait Lanes: Copy {
 impl Lanes for f32 {
     const N: usize = 1;
     type Mask = bool;
+
+    /// `micromath`'s `exp` inside `[-87.33, 88.72]` (results from `f32::MIN_POSITIVE` to
+    /// `f32::MAX`); 0 below (no subnormal results), `inf` above, NaN propagates.
+    #[cfg(feature = "fast-math")]
+    #[inline(always)]
+    fn lane_exp(self) -> Self {
+        if self.is_nan() {
+            self
+        } else if self > 88.722_84 {
+            f32::INFINITY
+        } else if self < -87.336_54 {
+            0.0
+        } else {
+            micromath::F32Ext::exp(self)
+        }
+    }
 
     #[inline(always)]
     fn splat(v: f32) -> Self {

@@ -28,6 +28,30 @@
 //! | sqrt | 0 (correctly rounded) | 0 |
 //!
 //! (`cargo test -p born-core --features std --test math -- --nocapture --test-threads 1`.)
+//!
+//! **`fast-math`** (off by default) takes [`exp`], [`ln`], [`sin`] and [`cos`] from
+//! `micromath` 2.1, on every target for these scalar functions and, where the portable lanes
+//! are a plain `f32` (microcontrollers), for everything built on `exp` in the activation
+//! and softmax kernels too (sigmoid, tanh, SiLU, GELU, softmax); SIMD hosts keep born's own
+//! lanes. Edge cases keep born's answers (NaN, infinities, `ln` of 0 and negatives; `exp`
+//! overflows to `inf` above 88.72 and gives 0 where its result would be subnormal). What it
+//! costs in accuracy (`micromath_accuracy` in `core/tests/math.rs`, asserted) and what it
+//! saves on a Cortex-M4F (instructions per call under QEMU, `python3 scripts/math_insns.py`,
+//! inputs spread over the range shown, call and loop excluded):
+//!
+//! | function | micromath error | born insns | micromath insns | libm f32 insns |
+//! |---|---|---:|---:|---:|
+//! | exp, x in [-10, 10] | 2.4e-3 relative (2e4 ulp) | 97 | 122 | 55 |
+//! | ln, x in [0.01, 100] | 0.12 absolute | 55 | 39 | 51 |
+//! | sin, x in [-10, 10] | 1.1e-3 absolute | 71 | 27 | 1,496 |
+//! | cos, x in [-10, 10] | 1.1e-3 absolute | 67 | 25 | 1,490 |
+//! | tanh, x in [-5, 5] | (born's exp) | 147 | - | 100 |
+//! | erf, x in [-3, 3] | (not replaced) | 244 | - | 121 |
+//!
+//! So on the M4F `fast-math` pays only for sin and cos (2.6x fewer instructions, at 1e-3
+//! absolute error); micromath's exp is both slower and less accurate than born's, and
+//! libm's `expf`/`tanhf`/`erff` are cheaper than born's there (their f32 reductions are
+//! shorter), while libm's `sinf`/`cosf` fall back to f64 arithmetic, in software on this FPU.
 
 mod lanes;
 mod trig;
@@ -92,6 +116,11 @@ pub fn ln(x: f32) -> f32 {
     if x == f32::INFINITY {
         return x;
     }
+    #[cfg(feature = "fast-math")]
+    {
+        return micromath::F32Ext::ln(x);
+    }
+    #[allow(unreachable_code)]
     let mut bits = x.to_bits();
     let mut e: i32 = 0;
     if bits < 0x0080_0000 {
@@ -349,10 +378,28 @@ fn powi(x: f32, n: i32) -> f32 {
 /// `[-pi/4, pi/4]`. `sin(+-inf) = NaN`, `sin(-0) = -0`, NaN propagates. Max error 0.94 ulp
 /// (bound 1).
 pub fn sin(x: f32) -> f32 {
+    #[cfg(feature = "fast-math")]
+    {
+        return if x.is_finite() {
+            micromath::F32Ext::sin(x)
+        } else {
+            f32::NAN
+        };
+    }
+    #[allow(unreachable_code)]
     trig::sin(x)
 }
 
 /// Cosine; same method as [`sin`]. `cos(+-inf) = NaN`. Max error 0.89 ulp (bound 1).
 pub fn cos(x: f32) -> f32 {
+    #[cfg(feature = "fast-math")]
+    {
+        return if x.is_finite() {
+            micromath::F32Ext::cos(x)
+        } else {
+            f32::NAN
+        };
+    }
+    #[allow(unreachable_code)]
     trig::cos(x)
 }

@@ -113,9 +113,16 @@ pub(crate) fn exp_hilo<L: Lanes>(hi: L, lo: L, m: L) -> L {
     L::select(hi.is_nan(), hi, y)
 }
 
-/// `e^x`.
+/// `e^x` ([`Lanes::lane_exp`]: [`exp_poly`], or `micromath`'s with `fast-math` on
+/// plain-`f32` lanes).
 #[inline(always)]
 pub(crate) fn exp<L: Lanes>(x: L) -> L {
+    x.lane_exp()
+}
+
+/// `e^x` by born's own reduction and polynomial ([`exp_hilo`]).
+#[inline(always)]
+pub(crate) fn exp_poly<L: Lanes>(x: L) -> L {
     exp_hilo(x, L::splat(0.0), L::splat(1.0))
 }
 
