@@ -389,10 +389,28 @@ impl Summary {
     }
 }
 
+/// What a firmware says about itself before the first model: the first line of its report.
+#[derive(Clone, Copy, Debug)]
+pub struct Banner<'a> {
+    /// The target triple it was built for.
+    pub target: &'a str,
+    /// Embedded test images.
+    pub images: usize,
+    /// Passes over them.
+    pub passes: u32,
+    /// Bytes of the static arena.
+    pub arena: usize,
+    /// Bytes of the stack region.
+    pub stack: usize,
+}
+
 /// Where [`run_all`] reports: [`Text`] through any `core::fmt::Write`, or `Defmt`
 /// (feature `defmt`) as defmt frames, whose format strings stay out of flash and which
 /// link no `core::fmt`.
 pub trait Log {
+    /// Prints `born mnist firmware: <target>, <n> test images, <p> pass(es), static arena
+    /// <a> bytes, stack region <s> bytes` (a board calls it first).
+    fn banner(&mut self, b: &Banner<'_>);
     /// Called after each model with its result and stack high-water mark in bytes.
     fn case(&mut self, name: &str, r: &Result<Report, FwError>, stack: Option<usize>);
     /// Called once after the last model.
@@ -405,6 +423,14 @@ pub trait Log {
 pub struct Text<W>(pub W);
 
 impl<W: fmt::Write> Log for Text<W> {
+    fn banner(&mut self, b: &Banner<'_>) {
+        let _ = writeln!(
+            self.0,
+            "born mnist firmware: {}, {} test images, {} pass(es), static arena {} bytes, stack region {} bytes",
+            b.target, b.images, b.passes, b.arena, b.stack
+        );
+    }
+
     fn case(&mut self, name: &str, r: &Result<Report, FwError>, stack: Option<usize>) {
         let _ = match r {
             Ok(rep) => write_report(&mut self.0, name, rep, stack),
@@ -430,6 +456,17 @@ pub struct Defmt;
 
 #[cfg(feature = "defmt")]
 impl Log for Defmt {
+    fn banner(&mut self, b: &Banner<'_>) {
+        defmt::println!(
+            "born mnist firmware: {=str}, {=usize} test images, {=u32} pass(es), static arena {=usize} bytes, stack region {=usize} bytes",
+            b.target,
+            b.images,
+            b.passes,
+            b.arena,
+            b.stack
+        );
+    }
+
     fn case(&mut self, name: &str, r: &Result<Report, FwError>, stack: Option<usize>) {
         match r {
             Ok(r) => {

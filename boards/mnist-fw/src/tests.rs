@@ -498,6 +498,9 @@ fn run_all_reports_each_model_and_fails_on_an_error() {
     /// The text report, and which models succeeded.
     struct Seen(Text<String>, Vec<(String, bool)>);
     impl Log for Seen {
+        fn banner(&mut self, b: &Banner<'_>) {
+            self.0.banner(b);
+        }
         fn case(&mut self, name: &str, r: &Result<Report, FwError>, stack: Option<usize>) {
             self.1.push((name.to_string(), r.is_ok()));
             self.0.case(name, r, stack);
@@ -518,6 +521,13 @@ fn run_all_reports_each_model_and_fails_on_an_error() {
         passes: 1,
         stack: None,
     };
+    log.banner(&Banner {
+        target: "host",
+        images: 10,
+        passes: 1,
+        arena: 65536,
+        stack: 0,
+    });
     let sum = run_all(board, &mut log);
     let Seen(Text(out), seen) = log;
     assert_eq!(
@@ -540,5 +550,11 @@ fn run_all_reports_each_model_and_fails_on_an_error() {
         "{out}"
     );
     assert!(out.contains("bad: error: model: "), "{out}");
+    assert!(
+        out.starts_with(
+            "born mnist firmware: host, 10 test images, 1 pass(es), static arena 65536 bytes, stack region 0 bytes\n"
+        ),
+        "{out}"
+    );
     assert!(out.ends_with("result: FAIL\n"), "{out}");
 }

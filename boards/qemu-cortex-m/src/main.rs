@@ -12,7 +12,7 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 use defmt_semihosting as _;
 use mnist_fw::stack::StackRegion;
-use mnist_fw::{Board, StaticArena, TestSet};
+use mnist_fw::{Banner, Board, Log, StaticArena, TestSet};
 
 #[cfg(feature = "text")]
 use panic_semihosting as _;
@@ -46,34 +46,15 @@ impl core::fmt::Write for Out {
     }
 }
 
-/// Prints the first line and returns where the per-model report goes.
+/// Where the report goes: plain text over semihosting.
 #[cfg(feature = "text")]
-fn start(stack: &StackRegion) -> impl mnist_fw::Log {
-    use core::fmt::Write;
-    let mut out = Out(cortex_m_semihosting::hio::hstdout().ok());
-    let _ = writeln!(
-        out,
-        "born mnist firmware: {}, {} test images, {} pass(es), static arena {} bytes, stack region {} bytes",
-        env!("BORN_FW_TARGET"),
-        board::LABELS.len(),
-        board::PASSES,
-        board::ARENA_LEN,
-        stack.size()
-    );
-    mnist_fw::Text(out)
+fn log() -> impl mnist_fw::Log {
+    mnist_fw::Text(Out(cortex_m_semihosting::hio::hstdout().ok()))
 }
 
-/// Prints the first line and returns where the per-model report goes.
+/// Where the report goes: defmt frames over semihosting.
 #[cfg(not(feature = "text"))]
-fn start(stack: &StackRegion) -> impl mnist_fw::Log {
-    defmt::println!(
-        "born mnist firmware: {=str}, {=usize} test images, {=u32} pass(es), static arena {=usize} bytes, stack region {=usize} bytes",
-        env!("BORN_FW_TARGET"),
-        board::LABELS.len(),
-        board::PASSES,
-        board::ARENA_LEN,
-        stack.size()
-    );
+fn log() -> impl mnist_fw::Log {
     mnist_fw::Defmt
 }
 
@@ -108,7 +89,14 @@ fn main() -> ! {
     // end of .bss/.uninit to the top of RAM, with nothing else there (no heap here), and
     // the single thread's stack pointer starts at _stack_start and grows down.
     let stack = unsafe { StackRegion::new(bottom, top) };
-    let mut log = start(&stack);
+    let mut log = log();
+    log.banner(&Banner {
+        target: env!("BORN_FW_TARGET"),
+        images: board::LABELS.len(),
+        passes: board::PASSES,
+        arena: board::ARENA_LEN,
+        stack: stack.size(),
+    });
     let ok = match ARENA.take() {
         Some(arena) => {
             let cases = board::cases();

@@ -372,6 +372,17 @@ fn powi(x: f32, n: i32) -> f32 {
     }
 }
 
+/// `f(x)` for finite `x`, NaN for infinities and NaN (micromath's sin and cos give
+/// arbitrary values there).
+#[cfg(feature = "fast-math")]
+fn finite_or_nan(x: f32, f: fn(f32) -> f32) -> f32 {
+    if x.is_finite() {
+        f(x)
+    } else {
+        f32::NAN
+    }
+}
+
 /// Sine. Exact argument reduction over the whole f32 range (Cody-Waite below 6400, an
 /// integer Payne-Hanek reduction with 96 bits of `2/pi` above or where Cody-Waite would
 /// cancel), carrying the remainder as a hi + lo pair, then a minimax polynomial on
@@ -380,11 +391,7 @@ fn powi(x: f32, n: i32) -> f32 {
 pub fn sin(x: f32) -> f32 {
     #[cfg(feature = "fast-math")]
     {
-        return if x.is_finite() {
-            micromath::F32Ext::sin(x)
-        } else {
-            f32::NAN
-        };
+        return finite_or_nan(x, micromath::F32Ext::sin);
     }
     #[allow(unreachable_code)]
     trig::sin(x)
@@ -394,11 +401,7 @@ pub fn sin(x: f32) -> f32 {
 pub fn cos(x: f32) -> f32 {
     #[cfg(feature = "fast-math")]
     {
-        return if x.is_finite() {
-            micromath::F32Ext::cos(x)
-        } else {
-            f32::NAN
-        };
+        return finite_or_nan(x, micromath::F32Ext::cos);
     }
     #[allow(unreachable_code)]
     trig::cos(x)
