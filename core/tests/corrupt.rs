@@ -622,11 +622,12 @@ fn byte_length_overflow_is_rejected() {
 fn constant_out_of_the_weights_section_is_rejected() {
     let base = fc_bytes();
     let wl = section_range(&base, WEIGHTS)[1];
-    assert_eq!(wl, 60);
-    // b (12 bytes) moved to the next aligned offset, past the end.
+    // W (48 bytes) at 0, b (12 bytes) at the next cache line, 64.
+    assert_eq!(wl, 76);
+    // b moved to the next aligned offset, past the end.
     let b = with_tensor(&base, 2, |t| {
         t.storage = Storage::Const {
-            offset: 64,
+            offset: 80,
             len: 12,
         }
     });
@@ -634,7 +635,7 @@ fn constant_out_of_the_weights_section_is_rejected() {
         model_err(&b),
         ModelError::ConstOutOfRange {
             tensor: 2,
-            offset: 64,
+            offset: 80,
             len: 12,
             weights_len: wl
         }
@@ -656,16 +657,16 @@ fn constant_out_of_the_weights_section_is_rejected() {
             weights_len: wl
         }
     );
-    // The weights section cut to 56 bytes: b's last bytes fall outside.
+    // The weights section cut to 72 bytes: b's last bytes fall outside.
     let mut p = Parts::parse(&base);
-    p.sections[WEIGHTS].truncate(56);
+    p.sections[WEIGHTS].truncate(72);
     assert_eq!(
         model_err(&p.build()),
         ModelError::ConstOutOfRange {
             tensor: 2,
-            offset: 48,
+            offset: 64,
             len: 12,
-            weights_len: 56
+            weights_len: 72
         }
     );
 }
@@ -681,7 +682,7 @@ fn constant_length_not_matching_its_shape_is_rejected() {
                 tensor: 1,
                 offset: 0,
                 len: len as usize,
-                weights_len: 60
+                weights_len: 76
             }
         );
     }
@@ -693,7 +694,7 @@ fn constant_length_not_matching_its_shape_is_rejected() {
             tensor: 1,
             offset: 0,
             len: 48,
-            weights_len: 60
+            weights_len: 76
         }
     );
 }

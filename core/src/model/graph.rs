@@ -622,7 +622,7 @@ impl Graph {
         let naive = self.naive_plan()?.1;
         let mut weights: Vec<u8> = Vec::new();
         let mut place = |bytes: &[u8]| -> Result<u32> {
-            weights.resize(weights.len().div_ceil(ALIGN) * ALIGN, 0);
+            weights.resize(weights.len().div_ceil(WEIGHT_ALIGN) * WEIGHT_ALIGN, 0);
             let at = u32_of(weights.len())?;
             weights.extend_from_slice(bytes);
             Ok(at)
@@ -740,7 +740,7 @@ impl Graph {
         ];
         for (i, part) in parts.iter().enumerate() {
             if SECTIONS[i] == super::Section::Weights {
-                file.resize(file.len().div_ceil(ALIGN) * ALIGN, 0);
+                file.resize(file.len().div_ceil(WEIGHT_ALIGN) * WEIGHT_ALIGN, 0);
             }
             layout.sections[i] = [u32_of(file.len())?, u32_of(part.len())?];
             file.extend_from_slice(part);
@@ -818,14 +818,26 @@ fn append<T: Serialize>(out: &mut Vec<u8>, v: &T) -> Result<()> {
     Ok(())
 }
 
-/// Sixteen bytes at a 16-byte aligned address (`u128` is only 8-aligned on some 32-bit
-/// targets).
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-#[repr(C, align(16))]
-struct Chunk([u8; 16]);
+/// Where the encoder places the Weights section and each constant in it: on cache-line
+/// (64-byte) boundaries, a multiple of the format's 16. Loaded from an [`AlignedBytes`] copy
+/// (64-aligned), every weight tensor then starts a cache line, so the 32-byte AVX2 loads of
+/// a GEMV never straddle two (which costs about 20 % on the MNIST MLP's 784 x 128 layer).
+const WEIGHT_ALIGN: usize = 64;
 
-/// Bytes at a 16-byte aligned address, as [`Model::from_bytes`] needs (a `Vec<u8>` only
-/// promises alignment 1). Dereferences to `[u8]`.
+/// One cache line of bytes at a 64-byte aligned address.
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, align(64))]
+struct Chunk([u8; 64]);
+
+impl Default for Chunk {
+    fn default() -> Self {
+        Chunk([0; 64])
+    }
+}
+
+/// Bytes at a 64-byte (cache-line) aligned address, which covers the 16 that
+/// [`Model::from_bytes`] needs (a `Vec<u8>` only promises alignment 1). Dereferences to
+/// `[u8]`.
 #[derive(Clone, Debug, Default)]
 pub struct AlignedBytes {
     chunks: Vec<Chunk>,
@@ -835,7 +847,7 @@ pub struct AlignedBytes {
 impl AlignedBytes {
     /// An aligned copy of `bytes`.
     pub fn from_slice(bytes: &[u8]) -> AlignedBytes {
-        let mut chunks = vec![Chunk::default(); bytes.len().div_ceil(16)];
+        let mut chunks = vec![Chunk::default(); bytes.len().div_ceil(64)];
         bytemuck::cast_slice_mut::<Chunk, u8>(&mut chunks)[..bytes.len()].copy_from_slice(bytes);
         AlignedBytes {
             chunks,
