@@ -306,7 +306,7 @@ pub fn run_case(
     Ok(report)
 }
 
-/// `num / den` in hundredths of a percent, rounded half up; `den` must not be 0.
+/// `num / den` in hundredths of a percent, rounded half up (0 when `den` is 0).
 fn hundredths(num: usize, den: usize) -> u64 {
     (num as u64 * 10_000 + den as u64 / 2) / den.max(1) as u64
 }

@@ -829,12 +829,6 @@ const WEIGHT_ALIGN: usize = 64;
 #[repr(C, align(64))]
 struct Chunk([u8; 64]);
 
-impl Default for Chunk {
-    fn default() -> Self {
-        Chunk([0; 64])
-    }
-}
-
 /// Bytes at a 64-byte (cache-line) aligned address, which covers the 16 that
 /// [`Model::from_bytes`] needs (a `Vec<u8>` only promises alignment 1). Dereferences to
 /// `[u8]`.
@@ -847,7 +841,8 @@ pub struct AlignedBytes {
 impl AlignedBytes {
     /// An aligned copy of `bytes`.
     pub fn from_slice(bytes: &[u8]) -> AlignedBytes {
-        let mut chunks = vec![Chunk::default(); bytes.len().div_ceil(64)];
+        let line = core::mem::size_of::<Chunk>();
+        let mut chunks = vec![<Chunk as bytemuck::Zeroable>::zeroed(); bytes.len().div_ceil(line)];
         bytemuck::cast_slice_mut::<Chunk, u8>(&mut chunks)[..bytes.len()].copy_from_slice(bytes);
         AlignedBytes {
             chunks,
