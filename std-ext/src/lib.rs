@@ -7,6 +7,7 @@
 //!
 //! - [`npy`]: NumPy `.npy` read and write.
 //! - [`data`]: the reference data directory and the MNIST / Fashion-MNIST IDX loaders.
+//! - [`onnx`]: ONNX import (`born convert`): ONNX models to born graphs and `.born` files.
 //! - [`plan`]: the greedy arena planner that places activation tensors at conversion time.
 //! - [`export`]: nn modules and graphs to `.born` files with that plan; aligned file loading.
 //! - [`quantize`]: post-training int8 quantization with calibration (TFLite's int8 scheme).
@@ -22,6 +23,7 @@ pub mod data;
 pub mod error;
 pub mod export;
 pub mod npy;
+pub mod onnx;
 pub mod plan;
 pub mod plot;
 pub mod pool;

@@ -1,0 +1,403 @@
+//! Element-wise operators: arithmetic, activations, comparisons, logic, `Where`.
+
+use super::one;
+use crate::onnx::convert::{NodeCx, Value};
+use crate::onnx::error::Result;
+use crate::onnx::tensor::Const;
+use born_core::dtype::DType;
+use born_core::kernels::activation::Activation as Act;
+use born_core::kernels::compare::{CompareOp, LogicOp};
+use born_core::kernels::elementwise::BinaryOp;
+use born_core::kernels::unary::UnaryOp;
+use born_core::ops::activation::Activation;
+use born_core::ops::binary::Binary;
+use born_core::ops::compare::{Compare, CompareAttrs};
+use born_core::ops::logical::{Logical, LogicalAttrs};
+use born_core::ops::not::Not;
+use born_core::ops::unary::{Unary, UnaryAttrs};
+use born_core::ops::where_select::Where;
+
+type Out = Result<Vec<Value>>;
+
+/// Checks input `k` is f32 (what born's float kernels take).
+fn float(cx: &NodeCx<'_>, k: usize) -> Result<()> {
+    match cx.dtype(k)? {
+        DType::F32 => Ok(()),
+        d => Err(cx.err(format!(
+            "input {k} is {d:?}: born computes this operator in f32 only"
+        ))),
+    }
+}
+
+/// Binary op `op` on tensors `a` and `b`.
+fn bin(cx: &mut NodeCx<'_>, op: BinaryOp, a: usize, b: usize) -> Result<usize> {
+    cx.op::<Binary>(op, &[a, b])
+}
+
+fn binary(cx: &mut NodeCx<'_>, op: BinaryOp) -> Out {
+    float(cx, 0)?;
+    float(cx, 1)?;
+    let (a, b) = (cx.tensor(0)?, cx.tensor(1)?);
+    one(bin(cx, op, a, b)?)
+}
+
+/// A scalar f32 constant.
+fn scalar(cx: &mut NodeCx<'_>, v: f32) -> Result<usize> {
+    cx.new_const(Const::from_values(vec![], &[v]))
+}
+
+pub fn add(cx: &mut NodeCx<'_>) -> Out {
+    binary(cx, BinaryOp::Add)
+}
+pub fn sub(cx: &mut NodeCx<'_>) -> Out {
+    binary(cx, BinaryOp::Sub)
+}
+pub fn mul(cx: &mut NodeCx<'_>) -> Out {
+    binary(cx, BinaryOp::Mul)
+}
+pub fn div(cx: &mut NodeCx<'_>) -> Out {
+    binary(cx, BinaryOp::Div)
+}
+pub fn pow(cx: &mut NodeCx<'_>) -> Out {
+    binary(cx, BinaryOp::Pow)
+}
+
+/// A variadic operator folded left to right with `op`.
+fn variadic(cx: &mut NodeCx<'_>, op: BinaryOp) -> Result<usize> {
+    if cx.n_inputs() == 0 {
+        return Err(cx.err("needs at least one input"));
+    }
+    for k in 0..cx.n_inputs() {
+        float(cx, k)?;
+    }
+    let mut acc = cx.tensor(0)?;
+    if cx.n_inputs() == 1 {
+        let dims = cx.dims(0)?;
+        return cx.reshape(acc, &dims);
+    }
+    for k in 1..cx.n_inputs() {
+        let x = cx.tensor(k)?;
+        acc = bin(cx, op, acc, x)?;
+    }
+    Ok(acc)
+}
+
+pub fn max(cx: &mut NodeCx<'_>) -> Out {
+    one(variadic(cx, BinaryOp::Max)?)
+}
+pub fn min(cx: &mut NodeCx<'_>) -> Out {
+    one(variadic(cx, BinaryOp::Min)?)
+}
+pub fn sum(cx: &mut NodeCx<'_>) -> Out {
+    one(variadic(cx, BinaryOp::Add)?)
+}
+pub fn mean(cx: &mut NodeCx<'_>) -> Out {
+    let s = variadic(cx, BinaryOp::Add)?;
+    let n = scalar(cx, cx.n_inputs() as f32)?;
+    one(bin(cx, BinaryOp::Div, s, n)?)
+}
+
+fn un(cx: &mut NodeCx<'_>, op: UnaryOp, x: usize) -> Result<usize> {
+    cx.op::<Unary>(UnaryAttrs::new(op), &[x])
+}
+
+fn unary(cx: &mut NodeCx<'_>, op: UnaryOp) -> Out {
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    one(un(cx, op, x)?)
+}
+
+pub fn abs(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Abs)
+}
+pub fn neg(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Neg)
+}
+pub fn exp(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Exp)
+}
+pub fn log(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Log)
+}
+pub fn sqrt(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Sqrt)
+}
+pub fn reciprocal(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Reciprocal)
+}
+pub fn floor(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Floor)
+}
+pub fn ceil(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Ceil)
+}
+pub fn round(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Round)
+}
+pub fn sign(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Sign)
+}
+pub fn sin(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Sin)
+}
+pub fn cos(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Cos)
+}
+pub fn erf(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Erf)
+}
+pub fn softplus(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::Softplus)
+}
+pub fn hard_swish(cx: &mut NodeCx<'_>) -> Out {
+    unary(cx, UnaryOp::HardSwish)
+}
+pub fn hard_sigmoid(cx: &mut NodeCx<'_>) -> Out {
+    let alpha = cx.attrs.float("alpha", 0.2)?;
+    let beta = cx.attrs.float("beta", 0.5)?;
+    unary(cx, UnaryOp::HardSigmoid { alpha, beta })
+}
+
+/// Activation `a` on input 0 (born's `Activation` needs rank 1 or more: a scalar is
+/// viewed as `[1]`).
+fn act(cx: &mut NodeCx<'_>, a: Act) -> Out {
+    float(cx, 0)?;
+    let dims = cx.dims(0)?;
+    let mut x = cx.tensor(0)?;
+    if dims.is_empty() {
+        x = cx.reshape(x, &[1])?;
+    }
+    let y = cx.op::<Activation>(a, &[x])?;
+    one(if dims.is_empty() {
+        cx.reshape(y, &[])?
+    } else {
+        y
+    })
+}
+
+pub fn relu(cx: &mut NodeCx<'_>) -> Out {
+    act(cx, Act::Relu)
+}
+pub fn leaky_relu(cx: &mut NodeCx<'_>) -> Out {
+    let alpha = cx.attrs.float("alpha", 0.01)?;
+    act(cx, Act::LeakyRelu(alpha))
+}
+pub fn sigmoid(cx: &mut NodeCx<'_>) -> Out {
+    act(cx, Act::Sigmoid)
+}
+pub fn tanh(cx: &mut NodeCx<'_>) -> Out {
+    act(cx, Act::Tanh)
+}
+pub fn gelu(cx: &mut NodeCx<'_>) -> Out {
+    match cx.attrs.string("approximate", "none")?.as_str() {
+        "none" => act(cx, Act::Gelu),
+        "tanh" => act(cx, Act::GeluTanh),
+        other => Err(cx.err(format!("approximate `{other}` is not `none` or `tanh`"))),
+    }
+}
+
+/// `Clip`: bounds from attributes (before opset 11) or known inputs 1 and 2; `[0, 6]`
+/// becomes born's ReLU6 (fusable into a convolution).
+pub fn clip(cx: &mut NodeCx<'_>) -> Out {
+    let bound = |cx: &NodeCx<'_>, k: usize, attr: &str, default: f32| -> Result<f32> {
+        if cx.opset < 11 {
+            return cx.attrs.float(attr, default);
+        }
+        if !cx.has(k) {
+            return Ok(default);
+        }
+        let c = cx.known(k)?;
+        match c.to_f32().as_slice() {
+            [v] => Ok(*v),
+            _ => Err(cx.err(format!("bound {k} must hold one value"))),
+        }
+    };
+    let lo = bound(cx, 1, "min", f32::NEG_INFINITY)?;
+    let hi = bound(cx, 2, "max", f32::INFINITY)?;
+    if lo == 0.0 && hi == 6.0 && !cx.dims(0)?.is_empty() {
+        return act(cx, Act::Relu6);
+    }
+    unary(cx, UnaryOp::Clip { min: lo, max: hi })
+}
+
+fn compare_op(cx: &mut NodeCx<'_>, op: CompareOp, a: usize, b: usize) -> Result<usize> {
+    cx.op::<Compare>(CompareAttrs::new(op), &[a, b])
+}
+
+/// `where(x < 0 (or `cond`), neg, x)`, the shape of ELU-like activations: `neg` is built
+/// by `f` from `x`.
+fn piecewise(
+    cx: &mut NodeCx<'_>,
+    cond: CompareOp,
+    threshold: f32,
+    f: impl FnOnce(&mut NodeCx<'_>, usize) -> Result<usize>,
+    otherwise: Option<f32>,
+) -> Out {
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    let t = scalar(cx, threshold)?;
+    let c = compare_op(cx, cond, x, t)?;
+    let y = f(cx, x)?;
+    let other = match otherwise {
+        Some(v) => scalar(cx, v)?,
+        None => x,
+    };
+    one(cx.op::<Where>((), &[c, y, other])?)
+}
+
+/// `alpha * (exp(x) - 1)`.
+fn expm1_scaled(cx: &mut NodeCx<'_>, x: usize, alpha: f32) -> Result<usize> {
+    let e = un(cx, UnaryOp::Exp, x)?;
+    let one_ = scalar(cx, 1.0)?;
+    let m = bin(cx, BinaryOp::Sub, e, one_)?;
+    let a = scalar(cx, alpha)?;
+    bin(cx, BinaryOp::Mul, a, m)
+}
+
+pub fn elu(cx: &mut NodeCx<'_>) -> Out {
+    let alpha = cx.attrs.float("alpha", 1.0)?;
+    piecewise(
+        cx,
+        CompareOp::Less,
+        0.0,
+        |cx, x| expm1_scaled(cx, x, alpha),
+        None,
+    )
+}
+
+pub fn celu(cx: &mut NodeCx<'_>) -> Out {
+    // max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) = where(x < 0, alpha*(exp(x/alpha)-1), x)
+    let alpha = cx.attrs.float("alpha", 1.0)?;
+    piecewise(
+        cx,
+        CompareOp::Less,
+        0.0,
+        |cx, x| {
+            let a = scalar(cx, alpha)?;
+            let xs = bin(cx, BinaryOp::Div, x, a)?;
+            expm1_scaled(cx, xs, alpha)
+        },
+        None,
+    )
+}
+
+pub fn selu(cx: &mut NodeCx<'_>) -> Out {
+    let alpha = cx.attrs.float("alpha", 1.673_263_2)?;
+    let gamma = cx.attrs.float("gamma", 1.050_701)?;
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    let zero = scalar(cx, 0.0)?;
+    let c = compare_op(cx, CompareOp::LessOrEqual, x, zero)?;
+    let neg = expm1_scaled(cx, x, alpha * gamma)?;
+    let g = scalar(cx, gamma)?;
+    let pos = bin(cx, BinaryOp::Mul, g, x)?;
+    one(cx.op::<Where>((), &[c, neg, pos])?)
+}
+
+pub fn thresholded_relu(cx: &mut NodeCx<'_>) -> Out {
+    let alpha = cx.attrs.float("alpha", 1.0)?;
+    // where(x > alpha, x, 0)
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    let t = scalar(cx, alpha)?;
+    let c = compare_op(cx, CompareOp::Greater, x, t)?;
+    let zero = scalar(cx, 0.0)?;
+    one(cx.op::<Where>((), &[c, x, zero])?)
+}
+
+pub fn softsign(cx: &mut NodeCx<'_>) -> Out {
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    let a = un(cx, UnaryOp::Abs, x)?;
+    let one_ = scalar(cx, 1.0)?;
+    let d = bin(cx, BinaryOp::Add, a, one_)?;
+    one(bin(cx, BinaryOp::Div, x, d)?)
+}
+
+pub fn prelu(cx: &mut NodeCx<'_>) -> Out {
+    float(cx, 1)?;
+    let slope = cx.tensor(1)?;
+    piecewise(
+        cx,
+        CompareOp::Less,
+        0.0,
+        |cx, x| bin(cx, BinaryOp::Mul, slope, x),
+        None,
+    )
+}
+
+fn compare(cx: &mut NodeCx<'_>, op: CompareOp) -> Out {
+    let (a, b) = (cx.tensor(0)?, cx.tensor(1)?);
+    one(compare_op(cx, op, a, b)?)
+}
+
+pub fn equal(cx: &mut NodeCx<'_>) -> Out {
+    compare(cx, CompareOp::Equal)
+}
+pub fn less(cx: &mut NodeCx<'_>) -> Out {
+    compare(cx, CompareOp::Less)
+}
+pub fn less_or_equal(cx: &mut NodeCx<'_>) -> Out {
+    compare(cx, CompareOp::LessOrEqual)
+}
+pub fn greater(cx: &mut NodeCx<'_>) -> Out {
+    compare(cx, CompareOp::Greater)
+}
+pub fn greater_or_equal(cx: &mut NodeCx<'_>) -> Out {
+    compare(cx, CompareOp::GreaterOrEqual)
+}
+
+fn logical(cx: &mut NodeCx<'_>, op: LogicOp) -> Out {
+    let (a, b) = (cx.tensor(0)?, cx.tensor(1)?);
+    one(cx.op::<Logical>(LogicalAttrs::new(op), &[a, b])?)
+}
+
+pub fn and(cx: &mut NodeCx<'_>) -> Out {
+    logical(cx, LogicOp::And)
+}
+pub fn or(cx: &mut NodeCx<'_>) -> Out {
+    logical(cx, LogicOp::Or)
+}
+pub fn xor(cx: &mut NodeCx<'_>) -> Out {
+    logical(cx, LogicOp::Xor)
+}
+pub fn not(cx: &mut NodeCx<'_>) -> Out {
+    let x = cx.tensor(0)?;
+    one(cx.op::<Not>((), &[x])?)
+}
+
+pub fn where_(cx: &mut NodeCx<'_>) -> Out {
+    let (c, a, b) = (cx.tensor(0)?, cx.tensor(1)?, cx.tensor(2)?);
+    one(cx.op::<Where>((), &[c, a, b])?)
+}
+
+/// `Identity`: the same value (no op).
+pub fn identity(cx: &mut NodeCx<'_>) -> Out {
+    Ok(vec![cx
+        .inputs
+        .first()
+        .cloned()
+        .flatten()
+        .ok_or_else(|| cx.err("input 0 is required"))?])
+}
+
+/// `Dropout` at inference: the input, and (when asked for) an all-true mask.
+pub fn dropout(cx: &mut NodeCx<'_>) -> Out {
+    if cx.has(2) {
+        let training = cx.known(2)?.to_i64().unwrap_or_default();
+        if training.iter().any(|&t| t != 0) {
+            return Err(cx.err("training_mode is true: born runs dropout at inference only"));
+        }
+    }
+    let mut out = identity(cx)?;
+    if cx.node.output.len() > 1 && !cx.node.output[1].is_empty() {
+        let dims = cx.dims(0)?;
+        let n = dims.iter().product();
+        out.push(Value::Known(std::rc::Rc::new(Const {
+            dtype: DType::Bool,
+            dims,
+            bytes: vec![1; n],
+        })));
+    }
+    Ok(out)
+}

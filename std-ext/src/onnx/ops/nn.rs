@@ -1,0 +1,476 @@
+//! Layers: convolution, pooling, `Gemm`/`MatMul`, normalisations, softmax.
+
+use super::{axis, one};
+use crate::onnx::convert::{NodeCx, Value};
+use crate::onnx::error::Result;
+use crate::onnx::tensor::{f32s, Const};
+use born_core::dtype::DType;
+use born_core::kernels::conv::Conv2d as Geometry;
+use born_core::kernels::pool::Pool2d;
+use born_core::kernels::reduce::ReduceOp;
+use born_core::ops::conv2d::{Conv2d, ConvAttrs};
+use born_core::ops::fully_connected::{FcAttrs, FullyConnected};
+use born_core::ops::gemm::{Gemm, GemmAttrs};
+use born_core::ops::matmul::MatMul;
+use born_core::ops::norm::{BatchNorm, EpsAttrs, LayerNorm};
+use born_core::ops::pool::{AvgPool2d, GlobalAvgPool2d, MaxPool2d};
+use born_core::ops::reduce::{Reduce, ReduceAttrs};
+use born_core::ops::softmax::{AxisAttrs, LogSoftmax, Softmax};
+
+type Out = Result<Vec<Value>>;
+
+fn f32_input(cx: &NodeCx<'_>, k: usize) -> Result<()> {
+    match cx.dtype(k)? {
+        DType::F32 => Ok(()),
+        d => Err(cx.err(format!(
+            "input {k} is {d:?}: born runs this layer in f32 only"
+        ))),
+    }
+}
+
+/// The 2-D window of a conv or pool: `[kh, kw]` kernel, strides, dilations and the
+/// `[top, left, bottom, right]` padding from `pads` or `auto_pad`. `spatial` is the input's
+/// `[h, w]` (a 1-D op is `[1, w]`).
+struct Window {
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    padding: [usize; 4],
+}
+
+fn window(cx: &NodeCx<'_>, spatial: [usize; 2], kernel: &[usize], one_d: bool) -> Result<Window> {
+    let n = if one_d { 1 } else { 2 };
+    let list = |name: &str, default: usize| -> Result<[usize; 2]> {
+        let v = cx
+            .attrs
+            .ints(name)?
+            .unwrap_or_else(|| vec![default as i64; n]);
+        if v.len() != n || v.iter().any(|&x| x < 1) {
+            return Err(cx.err(format!("`{name}` must be {n} positive values, got {v:?}")));
+        }
+        Ok(if one_d {
+            [1, v[0] as usize]
+        } else {
+            [v[0] as usize, v[1] as usize]
+        })
+    };
+    if kernel.len() != n || kernel.contains(&0) {
+        return Err(cx.err(format!("kernel {kernel:?} for a {n}-D window")));
+    }
+    let k = if one_d {
+        [1, kernel[0]]
+    } else {
+        [kernel[0], kernel[1]]
+    };
+    let stride = list("strides", 1)?;
+    let dilation = list("dilations", 1)?;
+    let auto = cx.attrs.string("auto_pad", "NOTSET")?;
+    let mut padding = [0usize; 4];
+    match auto.as_str() {
+        "NOTSET" => {
+            if let Some(p) = cx.attrs.ints("pads")? {
+                if p.len() != 2 * n || p.iter().any(|&x| x < 0) {
+                    return Err(cx.err(format!("`pads` must be {} values >= 0, got {p:?}", 2 * n)));
+                }
+                padding = if one_d {
+                    [0, p[0] as usize, 0, p[1] as usize]
+                } else {
+                    [p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize]
+                };
+            }
+        }
+        "VALID" => {}
+        "SAME_UPPER" | "SAME_LOWER" => {
+            for a in 0..2 {
+                let out = spatial[a].div_ceil(stride[a]);
+                let span = (k[a] - 1) * dilation[a] + 1;
+                let total = ((out.max(1) - 1) * stride[a] + span).saturating_sub(spatial[a]);
+                let small = total / 2;
+                let (lo, hi) = if auto == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
+                padding[a] = lo;
+                padding[a + 2] = hi;
+            }
+        }
+        other => return Err(cx.err(format!("auto_pad `{other}`"))),
+    }
+    Ok(Window {
+        kernel: k,
+        stride,
+        dilation,
+        padding,
+    })
+}
+
+/// Input 0 as NCHW: a rank-3 `[N, C, L]` input is viewed as `[N, C, 1, L]`. Returns the
+/// tensor, its NCHW dims and whether it was 1-D.
+fn nchw(cx: &mut NodeCx<'_>) -> Result<(usize, [usize; 4], bool)> {
+    let dims = cx.dims(0)?;
+    let x = cx.tensor(0)?;
+    match *dims.as_slice() {
+        [n, c, h, w] => Ok((x, [n, c, h, w], false)),
+        [n, c, l] => Ok((cx.reshape(x, &[n, c, 1, l])?, [n, c, 1, l], true)),
+        _ => Err(cx.err(format!(
+            "input of rank {}: born runs 1-D and 2-D windows only",
+            dims.len()
+        ))),
+    }
+}
+
+/// Undoes [`nchw`]'s view on the output.
+fn unview(cx: &mut NodeCx<'_>, y: usize, one_d: bool) -> Result<usize> {
+    if !one_d {
+        return Ok(y);
+    }
+    let d = cx.tensor_info(y).1;
+    cx.reshape(y, &[d[0], d[1], d[3]])
+}
+
+pub fn conv(cx: &mut NodeCx<'_>) -> Out {
+    f32_input(cx, 0)?;
+    f32_input(cx, 1)?;
+    let wd = cx.dims(1)?;
+    let (x, s, one_d) = nchw(cx)?;
+    let kernel = match cx.attrs.ints("kernel_shape")? {
+        Some(k) => k.iter().map(|&v| v.max(0) as usize).collect(),
+        None => wd.get(2..).unwrap_or_default().to_vec(),
+    };
+    if kernel != wd.get(2..).unwrap_or_default() {
+        return Err(cx.err(format!(
+            "kernel_shape {kernel:?} differs from the weight's {wd:?}"
+        )));
+    }
+    let win = window(cx, [s[2], s[3]], &kernel, one_d)?;
+    let groups = cx.attrs.int("group", 1)?;
+    if groups < 1 {
+        return Err(cx.err(format!("group {groups}")));
+    }
+    let mut w = cx.tensor(1)?;
+    if one_d {
+        w = cx.reshape(w, &[wd[0], wd[1], 1, wd[2]])?;
+    }
+    let b = cx.tensor(2)?;
+    let attrs = ConvAttrs {
+        conv: Geometry {
+            stride: win.stride,
+            padding: win.padding,
+            dilation: win.dilation,
+            groups: groups as usize,
+        },
+        act: None,
+    };
+    let inputs: &[usize] = if cx.has(2) { &[x, w, b] } else { &[x, w] };
+    let y = cx.op::<Conv2d>(attrs, inputs)?;
+    one(unview(cx, y, one_d)?)
+}
+
+fn pool(cx: &mut NodeCx<'_>, max: bool) -> Out {
+    f32_input(cx, 0)?;
+    if cx.node.output.len() > 1 && !cx.node.output[1].is_empty() {
+        return Err(cx.err("the Indices output is not supported by born"));
+    }
+    let kernel: Vec<usize> = cx
+        .attrs
+        .ints("kernel_shape")?
+        .ok_or_else(|| cx.err("needs kernel_shape"))?
+        .iter()
+        .map(|&v| v.max(0) as usize)
+        .collect();
+    let (x, s, one_d) = nchw(cx)?;
+    let win = window(cx, [s[2], s[3]], &kernel, one_d)?;
+    let p = Pool2d {
+        kernel: win.kernel,
+        stride: win.stride,
+        padding: win.padding,
+        dilation: win.dilation,
+        ceil_mode: cx.attrs.int("ceil_mode", 0)? != 0,
+        count_include_pad: cx.attrs.int("count_include_pad", 0)? != 0,
+    };
+    let y = if max {
+        if cx.attrs.int("storage_order", 0)? != 0 {
+            return Err(cx.err("storage_order = 1 is not supported by born"));
+        }
+        cx.op::<MaxPool2d>(p, &[x])?
+    } else {
+        if win.dilation != [1, 1] {
+            return Err(cx.err("dilated average pooling is not supported by born"));
+        }
+        cx.op::<AvgPool2d>(p, &[x])?
+    };
+    one(unview(cx, y, one_d)?)
+}
+
+pub fn max_pool(cx: &mut NodeCx<'_>) -> Out {
+    pool(cx, true)
+}
+pub fn average_pool(cx: &mut NodeCx<'_>) -> Out {
+    pool(cx, false)
+}
+
+/// Global pooling: born's `GlobalAvgPool2d` for 4-D average, a reduction otherwise.
+fn global(cx: &mut NodeCx<'_>, op: ReduceOp) -> Out {
+    f32_input(cx, 0)?;
+    let dims = cx.dims(0)?;
+    if dims.len() < 3 {
+        return Err(cx.err("needs an input of rank 3 or more"));
+    }
+    let x = cx.tensor(0)?;
+    if op == ReduceOp::Mean && dims.len() == 4 {
+        let y = cx.op::<GlobalAvgPool2d>((), &[x])?;
+        return one(cx.reshape(y, &[dims[0], dims[1], 1, 1])?);
+    }
+    let axes: Vec<i32> = (2..dims.len() as i32).collect();
+    let a = ReduceAttrs::new(op, &axes, true).ok_or_else(|| cx.err("rank"))?;
+    one(cx.op::<Reduce>(a, &[x])?)
+}
+
+pub fn global_average_pool(cx: &mut NodeCx<'_>) -> Out {
+    global(cx, ReduceOp::Mean)
+}
+pub fn global_max_pool(cx: &mut NodeCx<'_>) -> Out {
+    global(cx, ReduceOp::Max)
+}
+
+/// `[rows, cols]` of a known f32 matrix, transposed.
+fn transposed(c: &Const) -> Const {
+    let (r, k) = (c.dims[0], c.dims[1]);
+    let v = c.to_f32();
+    let mut t = vec![0f32; r * k];
+    for i in 0..r {
+        for j in 0..k {
+            t[j * r + i] = v[i * k + j];
+        }
+    }
+    Const::from_values(vec![k, r], &t)
+}
+
+pub fn gemm(cx: &mut NodeCx<'_>) -> Out {
+    f32_input(cx, 0)?;
+    f32_input(cx, 1)?;
+    let alpha = cx.attrs.float("alpha", 1.0)?;
+    let beta = cx.attrs.float("beta", 1.0)?;
+    let trans_a = cx.attrs.int("transA", 0)? != 0;
+    let trans_b = cx.attrs.int("transB", 0)? != 0;
+    let (ad, bd) = (cx.dims(0)?, cx.dims(1)?);
+    if ad.len() != 2 || bd.len() != 2 {
+        return Err(cx.err("A and B must be 2-D"));
+    }
+    let n = if trans_b { bd[0] } else { bd[1] };
+    // y = x W^T + b: born's fully connected layer, when B is a constant.
+    let c_ok = !cx.has(2) || {
+        let cd = cx.dims(2)?;
+        cd == [n] || cd == [1, n]
+    };
+    if let Some(b) = cx
+        .try_known(1)
+        .filter(|_| alpha == 1.0 && beta == 1.0 && !trans_a && c_ok)
+    {
+        let w = if trans_b {
+            cx.constant(&b)?
+        } else {
+            cx.new_const(transposed(&b))?
+        };
+        let x = cx.tensor(0)?;
+        let mut inputs = vec![x, w];
+        if cx.has(2) {
+            let c = cx.tensor(2)?;
+            inputs.push(if cx.dims(2)?.len() == 2 {
+                cx.reshape(c, &[n])?
+            } else {
+                c
+            });
+        }
+        return one(cx.op::<FullyConnected>(FcAttrs { act: None }, &inputs)?);
+    }
+    let (a, b, c) = (cx.tensor(0)?, cx.tensor(1)?, cx.tensor(2)?);
+    let attrs = GemmAttrs {
+        trans_a,
+        trans_b,
+        alpha,
+        beta,
+    };
+    let inputs: &[usize] = if cx.has(2) { &[a, b, c] } else { &[a, b] };
+    one(cx.op::<Gemm>(attrs, inputs)?)
+}
+
+pub fn matmul(cx: &mut NodeCx<'_>) -> Out {
+    f32_input(cx, 0)?;
+    f32_input(cx, 1)?;
+    let ad = cx.dims(0)?;
+    // x @ B with a constant 2-D B is born's fully connected layer (W = B^T).
+    if let Some(b) = cx
+        .try_known(1)
+        .filter(|b| b.dims.len() == 2 && ad.len() >= 2)
+    {
+        let w = cx.new_const(transposed(&b))?;
+        let x = cx.tensor(0)?;
+        return one(cx.op::<FullyConnected>(FcAttrs { act: None }, &[x, w])?);
+    }
+    let (a, b) = (cx.tensor(0)?, cx.tensor(1)?);
+    one(cx.op::<MatMul>((), &[a, b])?)
+}
+
+/// Folds an inference batch norm into the convolution that produced its input (the only
+/// reader of that output), rewriting the conv's weight and bias as new constants.
+fn fold_into_conv(cx: &mut NodeCx<'_>, eps: f32) -> Result<Option<usize>> {
+    let x = match cx.inputs.first() {
+        Some(Some(Value::Tensor(id))) if cx.sole_reader(0) => *id,
+        _ => return Ok(None),
+    };
+    let (wid, bid, act_free) = {
+        let g = cx.graph();
+        let Some(last) = g.ops.last() else {
+            return Ok(None);
+        };
+        if last.output() != x || g.outputs.contains(&x) {
+            return Ok(None);
+        }
+        let Some(attrs) = last.attrs::<Conv2d>() else {
+            return Ok(None);
+        };
+        (
+            last.inputs[1],
+            last.inputs.get(2).copied(),
+            attrs.act.is_none(),
+        )
+    };
+    let (Ok(scale), Ok(shift), Ok(mean), Ok(var)) =
+        (cx.known(1), cx.known(2), cx.known(3), cx.known(4))
+    else {
+        return Ok(None);
+    };
+    let g = cx.graph();
+    let w = &g.tensors[wid];
+    let Some(wbytes) = w.data.as_ref() else {
+        return Ok(None);
+    };
+    if !act_free || w.dtype != DType::F32 {
+        return Ok(None);
+    }
+    let wdims = w.shape.dims().to_vec();
+    let o = wdims[0];
+    let wv: Vec<f32> = f32s(wbytes);
+    let bv: Vec<f32> = match bid.map(|b| &g.tensors[b]) {
+        Some(t) => match &t.data {
+            Some(d) => f32s(d),
+            None => return Ok(None),
+        },
+        None => vec![0.0; o],
+    };
+    let (scale, shift, mean, var) = (scale.to_f32(), shift.to_f32(), mean.to_f32(), var.to_f32());
+    if [scale.len(), shift.len(), mean.len(), var.len(), bv.len()] != [o; 5] {
+        return Ok(None);
+    }
+    let per = wv.len() / o.max(1);
+    let mut nw = wv;
+    let mut nb = vec![0f32; o];
+    for c in 0..o {
+        let s = scale[c] / (var[c] + eps).sqrt();
+        for v in &mut nw[c * per..(c + 1) * per] {
+            *v *= s;
+        }
+        nb[c] = (bv[c] - mean[c]) * s + shift[c];
+    }
+    let nwid = cx.new_const(Const::from_values(wdims, &nw))?;
+    let nbid = cx.new_const(Const::from_values(vec![o], &nb))?;
+    let g = cx.graph();
+    let last = g.ops.last_mut().expect("checked above");
+    last.inputs[1] = nwid;
+    if last.inputs.len() > 2 {
+        last.inputs[2] = nbid;
+    } else {
+        last.inputs.push(nbid);
+    }
+    Ok(Some(x))
+}
+
+pub fn batch_norm(cx: &mut NodeCx<'_>) -> Out {
+    f32_input(cx, 0)?;
+    if cx.attrs.int("training_mode", 0)? != 0
+        || cx.node.output.iter().skip(1).any(|o| !o.is_empty())
+    {
+        return Err(cx.err("training-mode batch normalisation is not supported by born"));
+    }
+    if cx.opset < 9 && cx.attrs.int("spatial", 1)? == 0 {
+        return Err(cx.err("spatial = 0 is not supported by born"));
+    }
+    let eps = cx.attrs.float("epsilon", 1e-5)?;
+    if let Some(y) = fold_into_conv(cx, eps)? {
+        return one(y);
+    }
+    let x = cx.tensor(0)?;
+    let (scale, bias, mean, var) = (cx.tensor(1)?, cx.tensor(2)?, cx.tensor(3)?, cx.tensor(4)?);
+    one(cx.op::<BatchNorm>(EpsAttrs { eps }, &[x, mean, var, scale, bias])?)
+}
+
+pub fn layer_norm(cx: &mut NodeCx<'_>) -> Out {
+    f32_input(cx, 0)?;
+    if cx.node.output.iter().skip(1).any(|o| !o.is_empty()) {
+        return Err(cx.err("the Mean and InvStdDev outputs are not supported by born"));
+    }
+    let dims = cx.dims(0)?;
+    let ax = axis(cx, cx.attrs.int("axis", -1)?, dims.len())?;
+    let eps = cx.attrs.float("epsilon", 1e-5)?;
+    let d: usize = dims[ax..].iter().product();
+    let mut x = cx.tensor(0)?;
+    let flat = ax + 1 != dims.len();
+    if flat {
+        let mut view = dims[..ax].to_vec();
+        view.push(d);
+        x = cx.reshape(x, &view)?;
+    }
+    let vec_of = |cx: &mut NodeCx<'_>, k: usize, fill: f32| -> Result<usize> {
+        if !cx.has(k) {
+            return cx.new_const(Const::from_values(vec![d], &vec![fill; d]));
+        }
+        let n: usize = cx.dims(k)?.iter().product();
+        if n != d {
+            return Err(cx.err(format!("input {k} has {n} values, the normalised axes {d}")));
+        }
+        let t = cx.tensor(k)?;
+        if cx.dims(k)?.len() == 1 {
+            Ok(t)
+        } else {
+            cx.reshape(t, &[d])
+        }
+    };
+    let scale = vec_of(cx, 1, 1.0)?;
+    let bias = vec_of(cx, 2, 0.0)?;
+    let y = cx.op::<LayerNorm>(EpsAttrs { eps }, &[x, scale, bias])?;
+    one(if flat { cx.reshape(y, &dims)? } else { y })
+}
+
+fn softmax_like(cx: &mut NodeCx<'_>, log: bool) -> Out {
+    f32_input(cx, 0)?;
+    let dims = cx.dims(0)?;
+    let default = if cx.opset < 13 { 1 } else { -1 };
+    let ax = axis(cx, cx.attrs.int("axis", default)?, dims.len())?;
+    let mut x = cx.tensor(0)?;
+    // Before opset 13 the input is flattened to 2-D at `axis` and normalised per row.
+    let flat = cx.opset < 13 && ax + 1 < dims.len();
+    let run_axis = if flat {
+        let outer: usize = dims[..ax].iter().product();
+        let inner: usize = dims[ax..].iter().product();
+        x = cx.reshape(x, &[outer, inner])?;
+        1
+    } else {
+        ax as i32
+    };
+    let a = AxisAttrs { axis: run_axis };
+    let y = if log {
+        cx.op::<LogSoftmax>(a, &[x])?
+    } else {
+        cx.op::<Softmax>(a, &[x])?
+    };
+    one(if flat { cx.reshape(y, &dims)? } else { y })
+}
+
+pub fn softmax(cx: &mut NodeCx<'_>) -> Out {
+    softmax_like(cx, false)
+}
+pub fn log_softmax(cx: &mut NodeCx<'_>) -> Out {
+    softmax_like(cx, true)
+}
