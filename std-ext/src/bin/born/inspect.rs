@@ -3,20 +3,31 @@
 use crate::io;
 use anyhow::Result;
 use born_std::core::model::{Quant, Storage};
-use born_std::core::{DType, Interpreter};
+use born_std::core::{DType, Interpreter, Model};
 use std::path::Path;
 
-pub fn run(path: &Path) -> Result<()> {
-    let bytes = io::read(path)?;
-    let m = io::load(&bytes, path)?;
-    let meta = m.meta();
-    println!("model     {} (produced by {})", meta.name, meta.producer);
+/// What a model holds, counted once for `born inspect` and `born convert`.
+pub struct Totals {
+    /// Ops.
+    pub ops: usize,
+    /// Tensors (inputs, constants, activations, outputs).
+    pub tensors: usize,
+    /// Constant elements by element type: f32, int8, uint8, int32.
+    pub params: [usize; 4],
+    /// Bytes of constant data: weights, biases, per-channel scales.
+    pub weight_bytes: usize,
+    /// Bytes of the planned activation arena.
+    pub arena_bytes: usize,
+}
+
+/// Counts ops, tensors, parameters, weight bytes and arena bytes of `m`.
+pub fn totals(m: &Model<'_>) -> Result<Totals> {
     let mut params = [0usize; 4];
-    let mut const_bytes = 0usize;
+    let mut weight_bytes = 0usize;
     for id in 0..m.n_tensors() {
         let t = m.tensor(id)?;
         if let Storage::Const { len, .. } = t.storage {
-            const_bytes += len as usize;
+            weight_bytes += len as usize;
             let slot = match t.dtype {
                 DType::F32 => Some(0),
                 DType::I8 => Some(1),
@@ -29,9 +40,25 @@ pub fn run(path: &Path) -> Result<()> {
             }
         }
         if let Quant::PerChannel { .. } = t.quant {
-            const_bytes += m.channel_scales(&t).len();
+            weight_bytes += m.channel_scales(&t).len();
         }
     }
+    Ok(Totals {
+        ops: m.n_ops(),
+        tensors: m.n_tensors(),
+        params,
+        weight_bytes,
+        arena_bytes: m.arena_len(),
+    })
+}
+
+pub fn run(path: &Path) -> Result<()> {
+    let bytes = io::read(path)?;
+    let m = io::load(&bytes, path)?;
+    let meta = m.meta();
+    println!("model     {} (produced by {})", meta.name, meta.producer);
+    let totals = totals(&m)?;
+    let (params, const_bytes) = (totals.params, totals.weight_bytes);
     let file = bytes.len();
     println!(
         "file      {file} bytes: weights {const_bytes} bytes, format overhead {} bytes ({:.2}%)",
@@ -49,7 +76,7 @@ pub fn run(path: &Path) -> Result<()> {
     println!(
         "arena     planned {} bytes (no reuse: {} bytes), kernel scratch {} bytes on this CPU; \
          Interpreter::arena_len = {} bytes",
-        m.arena_len(),
+        totals.arena_bytes,
         meta.naive_arena_len,
         Interpreter::scratch_len(&m)?,
         Interpreter::arena_len(&m)?
@@ -59,7 +86,7 @@ pub fn run(path: &Path) -> Result<()> {
             println!("{what} {k}  {}", io::describe(&m, &m.tensor(id as usize)?));
         }
     }
-    println!("ops       {}", m.n_ops());
+    println!("ops       {}", totals.ops);
     for i in 0..m.n_ops() {
         let op = m.op(i)?;
         let describe = |ids: &mut dyn Iterator<Item = u32>| -> born_std::core::Result<String> {

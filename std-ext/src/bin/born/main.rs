@@ -1,6 +1,7 @@
-//! `born`: train, inspect, run, quantize and benchmark `.born` models.
+//! `born`: train, convert, inspect, run, quantize and benchmark `.born` models.
 
 mod bench;
+mod convert;
 mod demo;
 mod inspect;
 mod io;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 #[command(
     name = "born",
     version,
-    about = "Train, inspect, run, quantize and benchmark .born models"
+    about = "Train, convert, inspect, run, quantize and benchmark .born models"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -50,6 +51,9 @@ enum Command {
     },
     /// Trains an MNIST or Fashion-MNIST classifier and exports it to .born.
     Train(Box<TrainCli>),
+    /// Converts an ONNX model to .born (optionally quantized to int8); prints the
+    /// converter's notes and a summary.
+    Convert(Box<convert::Args>),
     /// Ops, shapes, parameters, weight bytes and arena bytes of a model.
     Inspect {
         /// The model file.
@@ -273,6 +277,7 @@ fn main() -> ExitCode {
                 plot,
             })
         })(),
+        Command::Convert(a) => convert::run(&a),
         Command::Inspect { model } => inspect::run(&model),
         Command::Run {
             model,

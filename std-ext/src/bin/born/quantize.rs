@@ -10,9 +10,29 @@ use std::path::Path;
 /// Rows listed in a warning before "...".
 const SHOWN_ROWS: usize = 8;
 
+/// How to calibrate, shared by `born quantize` and `born convert --quantize int8`.
+pub struct Calibration<'a> {
+    /// Representative inputs for graph input 0, stacked along the first axis (`.npy`).
+    pub path: &'a Path,
+    /// Range estimator.
+    pub method: Method,
+    /// Keep outliers instead of clipping them to the other values' range.
+    pub keep_outliers: bool,
+    /// Convert calibration data of another element type to float32.
+    pub cast: bool,
+}
+
+/// The range estimator `--method NAME` (with `--percentile`) stands for.
+pub fn method(name: &str, percentile: f32) -> Result<Method> {
+    Ok(match name {
+        "minmax" => Method::MinMax,
+        "percentile" => Method::Percentile(percentile),
+        other => bail!("unknown --method {other} (minmax or percentile)"),
+    })
+}
+
 /// Quantizes the model at `path` to int8 with the calibration inputs in `calib` (checked
-/// first, see `born_std::quantize::calibration`; outliers are clipped unless
-/// `keep_outliers`), and writes it to `out`.
+/// first, see [`calibrate`]), and writes it to `out`.
 pub fn run(
     path: &Path,
     calib: &Path,
@@ -22,14 +42,48 @@ pub fn run(
     keep_outliers: bool,
     cast: bool,
 ) -> Result<()> {
-    let method = match method {
-        "minmax" => Method::MinMax,
-        "percentile" => Method::Percentile(percentile),
-        other => bail!("unknown --method {other} (minmax or percentile)"),
-    };
+    let method = self::method(method, percentile)?;
     let bytes = io::read(path)?;
     let m = io::load(&bytes, path)?;
     let g = Graph::from_model(&m)?;
+    let (q, report) = calibrate(
+        &g,
+        &Calibration {
+            path: calib,
+            method,
+            keep_outliers,
+            cast,
+        },
+    )?;
+    let (qbytes, plan) = born_std::export::encode_planned(&q)?;
+    born_std::export::write_model(out, &qbytes)?;
+    println!("quantized {} {}", path.display(), summary(&report, method));
+    println!(
+        "wrote {}: {} bytes (f32 model {} bytes), arena {} bytes (no reuse: {})",
+        out.display(),
+        qbytes.len(),
+        bytes.len(),
+        plan.arena_len,
+        plan.naive_len
+    );
+    Ok(())
+}
+
+/// `with N inputs (METHOD): I int8 ops, F f32/border ops`.
+pub fn summary(report: &born_std::quantize::Report, method: Method) -> String {
+    format!(
+        "with {} inputs ({method:?}): {} int8 ops, {} f32/border ops",
+        report.samples, report.int8_ops, report.f32_ops
+    )
+}
+
+/// The int8 version of f32 graph `g`, calibrated on the inputs in `c.path`: their shape
+/// must stack inputs of graph input 0's shape along the first axis, their values are checked
+/// first (see `born_std::quantize::calibration`: NaN and infinite values are an error,
+/// outliers are clipped with a warning unless `c.keep_outliers`), and rows that do not fill
+/// a whole model input are left out with a warning.
+pub fn calibrate(g: &Graph, c: &Calibration<'_>) -> Result<(Graph, born_std::quantize::Report)> {
+    let calib = c.path;
     let input = *g.inputs.first().context("the model has no input")?;
     let want = g.tensors[input].shape;
     let a = born_std::npy::read_npy(calib)?;
@@ -43,7 +97,7 @@ pub fn run(
     }
     let have = super::run::file_dtype(&a.data);
     if have != "float32" {
-        if !cast {
+        if !c.cast {
             bail!(
                 "{} holds {have} data, the model's input is float32 (--cast converts it; the \
                  values are not rescaled)",
@@ -60,8 +114,8 @@ pub fn run(
     let checked = calibration::check(name, &data, rest.iter().product())
         .with_context(|| format!("checking {}", calib.display()))?;
     if checked.outliers > 0 {
-        warn_outliers(calib, name, &checked, keep_outliers);
-        if !keep_outliers {
+        warn_outliers(calib, name, &checked, c.keep_outliers);
+        if !c.keep_outliers {
             checked.clip(&mut data);
         }
     }
@@ -83,29 +137,12 @@ pub fn run(
         bail!("calibration data holds fewer rows than one model input");
     }
     let bar = io::progress(data.len() / per, "calibrate");
-    let (q, report) = quantize(&g, &data, method, &mut |done, total| {
+    let (q, report) = quantize(g, &data, c.method, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
-    let (qbytes, plan) = born_std::export::encode_planned(&q)?;
-    born_std::export::write_model(out, &qbytes)?;
-    println!(
-        "quantized {} with {} inputs ({method:?}): {} int8 ops, {} f32/border ops",
-        path.display(),
-        report.samples,
-        report.int8_ops,
-        report.f32_ops
-    );
-    println!(
-        "wrote {}: {} bytes (f32 model {} bytes), arena {} bytes (no reuse: {})",
-        out.display(),
-        qbytes.len(),
-        bytes.len(),
-        plan.arena_len,
-        plan.naive_len
-    );
-    Ok(())
+    Ok((q, report))
 }
 
 /// Says on standard error which rows hold outliers and what is done with them.

@@ -136,7 +136,7 @@ fn identity(p: &Path) -> Option<PathBuf> {
 }
 
 /// Refuses output paths that are the model file or one of the input files.
-fn refuse_overwrite(outputs: &[PathBuf], model: &Path, inputs: &[&Path]) -> Result<()> {
+pub(crate) fn refuse_overwrite(outputs: &[PathBuf], model: &Path, inputs: &[&Path]) -> Result<()> {
     let guarded: Vec<(&str, &Path, Option<PathBuf>)> = std::iter::once(("the model", model))
         .chain(inputs.iter().map(|&p| ("an input", p)))
         .map(|(what, p)| (what, p, identity(p)))
