@@ -662,7 +662,11 @@ fn unary_corruptions_are_rejected() {
         max: 1.0,
     });
     assert_loads(&with_attrs(&base, &attrs));
+    // Abs is defined on integers, so an i32 input only contradicts the f32 output...
     let b = with_input(&base, 0, 1);
+    assert_eq!(model_err(&b), dtype_err(1, DType::I32, DType::F32));
+    // ...while Exp is f32 only.
+    let b = with_attrs(&b, &UnaryAttrs::new(UnaryOp::Exp));
     assert_eq!(model_err(&b), dtype_err(0, DType::F32, DType::I32));
     let b = with_tensor(&base, 2, |t| t.dims = dims(&[3, 2]));
     assert_eq!(model_err(&b), output_shape(&[2, 3], &[3, 2]));
@@ -795,8 +799,9 @@ fn compare_corruptions_are_rejected() {
         let b = with_attrs(&base, &CompareAttrs { op });
         assert_eq!(model_err(&b), attribute("unknown comparison code"));
     }
+    // A u8 operand is comparable, but not with an f32 one.
     let b = with_input(&base, 0, 2);
-    assert_eq!(model_err(&b), dtype_err(0, DType::F32, DType::U8));
+    assert_eq!(model_err(&b), dtype_err(1, DType::U8, DType::F32));
     let b = with_input(&base, 1, 3);
     assert_eq!(model_err(&b), dtype_err(1, DType::F32, DType::I32));
     let b = with_input(&base, 1, 4);

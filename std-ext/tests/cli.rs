@@ -787,3 +787,289 @@ fn run_refuses_to_overwrite_its_model_or_inputs() {
     assert!(ok, "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The PyTorch-exported MNIST CNN in the data directory (`None`, with a message, when the
+/// data directory does not hold it).
+fn mnist_cnn_onnx() -> Option<PathBuf> {
+    let dir = born_std::data::data_dir()
+        .map(|d| d.join("onnx/mnist-cnn"))
+        .filter(|d| d.join("model.onnx").exists());
+    if dir.is_none() {
+        eprintln!("no onnx/mnist-cnn in the data directory (set BORN_DATA): skipping");
+    }
+    dir
+}
+
+/// Index of the largest value of each row of 10 logits.
+fn argmax10(p: &Path) -> Vec<usize> {
+    let a = npy::read_npy(p).unwrap();
+    assert_eq!(a.shape, [100, 10], "{}", p.display());
+    a.to_f32()
+        .chunks_exact(10)
+        .map(|r| (0..10).max_by(|&i, &j| r[i].total_cmp(&r[j])).unwrap())
+        .collect()
+}
+
+#[test]
+fn convert_onnx_then_run_matches_pytorch() {
+    let Some(src) = mnist_cnn_onnx() else { return };
+    let dir = tmp("convert");
+    let images = src.join("t10k_first100_images.npy");
+    let want = npy::read_npy(&src.join("t10k_first100_logits.npy"))
+        .unwrap()
+        .to_f32();
+    let atol = 1e-5 * want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    // Batch 1: `born run` runs the 100 images one at a time; batch 8: 13 chunks, the last
+    // padded.
+    for batch in ["1", "8"] {
+        let model = dir.join(format!("cnn{batch}.born"));
+        let shape = format!("image={batch},1,28,28");
+        let (ok, out, err) = born(&[
+            "convert",
+            s(&src.join("model.onnx")),
+            "-o",
+            s(&model),
+            "--input-shape",
+            &shape,
+            "--name",
+            "mnist-cnn",
+        ]);
+        assert!(ok, "{err}");
+        // The batch is given, so no dimension was bound on the user's behalf.
+        assert!(!err.contains("note:"), "{err}");
+        assert!(
+            out.contains(&format!("wrote {}: ", s(&model)))
+                && out.contains(" ops, ")
+                && out.contains(" tensors, weights ")
+                && out.contains(" bytes, arena "),
+            "{out}"
+        );
+        let (ok, info, err) = born(&["inspect", s(&model)]);
+        assert!(ok, "{err}");
+        assert!(info.contains("model     mnist-cnn"), "{info}");
+        assert!(
+            info.contains(&format!("image F32[{batch},1,28,28]")),
+            "{info}"
+        );
+        let y = dir.join(format!("y{batch}.npy"));
+        let (ok, _, err) = born(&["run", s(&model), "-i", s(&images), "-o", s(&y)]);
+        assert!(ok, "{err}");
+        let got = npy::read_npy(&y).unwrap();
+        assert_eq!(got.shape, [100, 10]);
+        for (k, (g, w)) in got.to_f32().iter().zip(&want).enumerate() {
+            assert!(
+                (g - w).abs() <= atol + 1e-4 * w.abs(),
+                "batch {batch}, logit {k}: {g} vs PyTorch's {w}"
+            );
+        }
+    }
+    // Without --input-shape the dynamic batch is bound to 1, and a note says so.
+    let model = dir.join("cnn.born");
+    let (ok, out, err) = born(&["convert", s(&src.join("model.onnx")), "-o", s(&model)]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("born: note: input `image`: dynamic dimension 0"),
+        "{err}"
+    );
+    assert!(out.contains("wrote"), "{out}");
+    let (ok, info, err) = born(&["inspect", s(&model)]);
+    assert!(ok, "{err}");
+    assert!(info.contains("image F32[1,1,28,28]"), "{info}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn convert_rejects_bad_requests_clearly() {
+    let Some(src) = mnist_cnn_onnx() else { return };
+    let dir = tmp("convert-bad");
+    let onnx = dir.join("model.onnx");
+    std::fs::copy(src.join("model.onnx"), &onnx).unwrap();
+    let before = std::fs::read(&onnx).unwrap();
+    let out = dir.join("m.born");
+    let calib = dir.join("calib.npy");
+    npy::write_npy_f32(&calib, &[2, 1, 28, 28], &[0.5; 2 * 784]).unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--input-shape", "picture=1,1,28,28"],
+            "the model has no input `picture` (inputs: image)",
+        ),
+        (
+            &["--input-shape", "image1,1,28,28"],
+            "no `=` in `image1,1,28,28`",
+        ),
+        (
+            &["--input-shape", "image=1,x,28,28"],
+            "dimension `x` of `image=1,x,28,28` is not a positive integer",
+        ),
+        (&["--input-shape", "image="], "no dimensions after `=`"),
+        (&["--input-shape", "=1,1,28,28"], "no input name before `=`"),
+        (
+            &["--input-shape", "image=1,0,28,28"],
+            "dimension `0` of `image=1,0,28,28` is not a positive integer",
+        ),
+        (
+            &["--input-shape", "image=1,28,28"],
+            "given 3 dimensions, the model declares 4",
+        ),
+        (
+            &[
+                "--input-shape",
+                "image=1,1,28,28",
+                "--input-shape",
+                "image=2,1,28,28",
+            ],
+            "--input-shape given twice for input `image`",
+        ),
+        (&["--quantize", "int8"], "--calibration"),
+        (
+            &["--quantize", "int4", "--calibration", s(&calib)],
+            "invalid value 'int4' for '--quantize",
+        ),
+        (&["--calibration", s(&calib)], "--quantize"),
+        (&["--keep-outliers"], "--quantize"),
+    ];
+    for &(extra, why) in cases {
+        let mut args = vec!["convert", s(&onnx), "-o", s(&out)];
+        args.extend_from_slice(extra);
+        let (code, stdout, err) = born_env(&args, &[]);
+        assert!(code.is_some_and(|c| c != 0), "{extra:?}: {code:?} {err}");
+        assert!(err.contains(why), "{extra:?}: {err}");
+        assert!(!err.contains("panicked"), "{extra:?}: {err}");
+        assert!(!stdout.contains("wrote"), "{extra:?}: {stdout}");
+        assert!(!out.exists(), "{extra:?} wrote {}", s(&out));
+    }
+    // The input model (however spelled) and the calibration file are never overwritten.
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let onnx_again = dir.join("sub/../model.onnx");
+    for (target, what, named) in [
+        (&onnx, "the model", &onnx),
+        (&onnx_again, "the model", &onnx),
+        (&calib, "an input", &calib),
+    ] {
+        let (code, _, err) = born_env(
+            &[
+                "convert",
+                s(&onnx),
+                "-o",
+                s(target),
+                "--quantize",
+                "int8",
+                "--calibration",
+                s(&calib),
+            ],
+            &[],
+        );
+        assert_eq!(code, Some(1), "{err}");
+        assert!(
+            err.contains(&format!(
+                "--output {} is {what} ({}): refusing to overwrite it",
+                s(target),
+                s(named)
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(std::fs::read(&onnx).unwrap(), before);
+    // The calibration data is checked as `born quantize` checks it.
+    let mut bad = vec![0.5f32; 2 * 784];
+    bad[784 + 3] = f32::NAN;
+    npy::write_npy_f32(&calib, &[2, 1, 28, 28], &bad).unwrap();
+    let (code, _, err) = born_env(
+        &[
+            "convert",
+            s(&onnx),
+            "-o",
+            s(&out),
+            "--quantize",
+            "int8",
+            "--calibration",
+            s(&calib),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("row 1 holds NaN at element 3; calibration values must be finite"),
+        "{err}"
+    );
+    npy::write_npy_f32(&calib, &[2, 28, 28], &[0.5; 2 * 784]).unwrap();
+    let (code, _, err) = born_env(
+        &[
+            "convert",
+            s(&onnx),
+            "-o",
+            s(&out),
+            "--quantize",
+            "int8",
+            "--calibration",
+            s(&calib),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("does not stack inputs of the model's shape"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn convert_quantize_int8_agrees_with_f32() {
+    let Some(src) = mnist_cnn_onnx() else { return };
+    let dir = tmp("convert-int8");
+    let images = src.join("t10k_first100_images.npy");
+    let (f32_model, int8_model) = (dir.join("cnn.born"), dir.join("cnn.int8.born"));
+    let onnx = src.join("model.onnx");
+    let shape = ["--input-shape", "image=1,1,28,28"];
+    let mut args = vec!["convert", s(&onnx), "-o", s(&f32_model)];
+    args.extend(shape);
+    let (ok, _, err) = born(&args);
+    assert!(ok, "{err}");
+    // One pixel of 1e30 among the calibration images is clipped, with a warning.
+    let mut calib = npy::read_npy(&images).unwrap().to_f32();
+    calib[5 * 784 + 400] = 1e30;
+    let cpath = dir.join("calib.npy");
+    npy::write_npy_f32(&cpath, &[100, 1, 28, 28], &calib).unwrap();
+    let mut args = vec!["convert", s(&onnx), "-o", s(&int8_model)];
+    args.extend(shape);
+    args.extend(["--quantize", "int8", "--calibration", s(&cpath)]);
+    let (ok, out, err) = born(&args);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("holds 1 outlier(s) in row(s) 5") && err.contains("outliers clipped"),
+        "{err}"
+    );
+    assert!(out.contains("quantized with 100 inputs (MinMax)"), "{out}");
+    assert!(
+        out.contains(&format!("wrote {}: ", s(&int8_model))),
+        "{out}"
+    );
+    let (ok, info, err) = born(&["inspect", s(&int8_model)]);
+    assert!(ok, "{err}");
+    assert!(
+        info.contains("QConv2d") && info.contains("QFullyConnected"),
+        "{info}"
+    );
+    assert!(info.contains("image F32[1,1,28,28]"), "{info}");
+    let bytes = AlignedBytes::from_slice(&std::fs::read(&int8_model).unwrap());
+    let m = Model::from_bytes(&bytes).unwrap();
+    let int8_weights = (0..m.n_tensors())
+        .filter(|&k| {
+            let t = m.tensor(k).unwrap();
+            t.dtype == born_core::DType::I8
+                && matches!(t.storage, born_core::model::Storage::Const { .. })
+        })
+        .count();
+    assert!(int8_weights >= 3, "{int8_weights} int8 weight tensors");
+    let (yf, yq) = (dir.join("yf.npy"), dir.join("yq.npy"));
+    for (model, y) in [(&f32_model, &yf), (&int8_model, &yq)] {
+        let (ok, _, err) = born(&["run", s(model), "-i", s(&images), "-o", s(y)]);
+        assert!(ok, "{err}");
+    }
+    let (f, q) = (argmax10(&yf), argmax10(&yq));
+    let agree = f.iter().zip(&q).filter(|(a, b)| a == b).count();
+    assert!(agree >= 95, "int8 agrees with f32 on {agree} of 100 images");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -54,6 +54,39 @@ impl BinaryOp {
     pub fn code(self) -> u32 {
         BinaryOp::ALL.iter().position(|&b| b == self).unwrap_or(0) as u32
     }
+    /// The operation on integers, as NumPy computes it in the operands' type: values are
+    /// widened to `i64` and the result wraps back ([`IntElement::wrap`]). Division truncates
+    /// toward zero, a zero divisor gives 0 (where NumPy warns); `Pow` with a negative
+    /// exponent gives `1 / a^-e` truncated (0 unless `a` is 1 or -1).
+    #[inline]
+    pub fn apply_int(self, a: i64, b: i64) -> i64 {
+        match self {
+            BinaryOp::Add => a.wrapping_add(b),
+            BinaryOp::Sub => a.wrapping_sub(b),
+            BinaryOp::Mul => a.wrapping_mul(b),
+            BinaryOp::Div => {
+                a.checked_div(b)
+                    .unwrap_or_else(|| if b == 0 { 0 } else { a.wrapping_neg() })
+            }
+            BinaryOp::Max => a.max(b),
+            BinaryOp::Min => a.min(b),
+            BinaryOp::Pow => match b {
+                e if e >= 0 => a.wrapping_pow(u32::try_from(e).unwrap_or(u32::MAX)),
+                e => match a {
+                    1 => 1,
+                    -1 => {
+                        if e % 2 == 0 {
+                            1
+                        } else {
+                            -1
+                        }
+                    }
+                    _ => 0,
+                },
+            },
+        }
+    }
+
     /// The scalar definition of the operation.
     #[inline]
     pub fn apply(self, a: f32, b: f32) -> f32 {
@@ -436,12 +469,12 @@ fn broadcast(a: &Shape, b: &Shape) -> Result<Shape> {
 }
 
 /// Validates a binary call and returns its plan (`None` when the output is empty).
-fn prepare(
-    a: &[f32],
+fn prepare<T, U>(
+    a: &[T],
     a_shape: &Shape,
-    b: &[f32],
+    b: &[T],
     b_shape: &Shape,
-    out: &[f32],
+    out: &[U],
     out_shape: &Shape,
 ) -> Result<Option<Plan>> {
     let expected = broadcast(a_shape, b_shape)?;
@@ -589,4 +622,102 @@ pub fn scale_shift(x: &mut [f32], scale: f32, shift: f32) {
         }
         _ => scale_shift_run(x, scale, shift),
     }
+}
+
+/// Integer element types of [`binary_int`] and [`remainder`]: each value widens to `i64`
+/// and a result wraps back to the type (two's complement), as NumPy's integer arithmetic.
+pub trait IntElement: Copy + Default {
+    /// The value as `i64`.
+    fn widen(self) -> i64;
+    /// `v` modulo the type's range.
+    fn wrap(v: i64) -> Self;
+}
+
+macro_rules! int_element {
+    ($($t:ty),*) => {$(
+        impl IntElement for $t {
+            #[inline(always)]
+            fn widen(self) -> i64 {
+                self as i64
+            }
+            #[inline(always)]
+            fn wrap(v: i64) -> Self {
+                v as $t
+            }
+        }
+    )*};
+}
+int_element!(i8, u8, i16, i32, i64);
+
+/// `out = f(a, b)` element-wise over the broadcast `plan` (portable scalar loop: integer
+/// ops are not on any model's hot path).
+fn int_run<T: IntElement>(
+    plan: &Plan,
+    a: &[T],
+    b: &[T],
+    out: &mut [T],
+    f: impl Fn(i64, i64) -> i64,
+) {
+    let inner = plan.rank - 1;
+    let len = plan.dims[inner];
+    let (sa, sb) = (plan.sa[inner], plan.sb[inner]);
+    plan.for_each_row(|oa, ob, oo| {
+        let Some(row) = out.get_mut(oo..oo.saturating_add(len)) else {
+            return;
+        };
+        for (i, o) in row.iter_mut().enumerate() {
+            let x = a.get(oa + i * sa).copied().unwrap_or_default();
+            let y = b.get(ob + i * sb).copied().unwrap_or_default();
+            *o = T::wrap(f(x.widen(), y.widen()));
+        }
+    });
+}
+
+/// `out = op(a, b)` on integers ([`BinaryOp::apply_int`]) with NumPy broadcasting. Errors
+/// as for [`binary`].
+pub fn binary_int<T: IntElement>(
+    op: BinaryOp,
+    a: &[T],
+    a_shape: &Shape,
+    b: &[T],
+    b_shape: &Shape,
+    out: &mut [T],
+    out_shape: &Shape,
+) -> Result<()> {
+    if let Some(plan) = prepare(a, a_shape, b, b_shape, out, out_shape)? {
+        int_run(&plan, a, b, out, |x, y| op.apply_int(x, y));
+    }
+    Ok(())
+}
+
+/// The integer remainder of `a / b`: with `fmod` the sign of the dividend (C's `%`), else
+/// the sign of the divisor (Python's `%`, ONNX `Mod` with `fmod = 0`); a zero divisor
+/// gives 0.
+#[inline]
+pub fn int_remainder(a: i64, b: i64, fmod: bool) -> i64 {
+    if b == 0 {
+        return 0;
+    }
+    let r = a.wrapping_rem(b);
+    if !fmod && r != 0 && ((r < 0) != (b < 0)) {
+        r + b
+    } else {
+        r
+    }
+}
+
+/// `out = a mod b` ([`int_remainder`]) with NumPy broadcasting. Errors as for [`binary`].
+pub fn remainder<T: IntElement>(
+    fmod: bool,
+    a: &[T],
+    a_shape: &Shape,
+    b: &[T],
+    b_shape: &Shape,
+    out: &mut [T],
+    out_shape: &Shape,
+) -> Result<()> {
+    if let Some(plan) = prepare(a, a_shape, b, b_shape, out, out_shape)? {
+        int_run(&plan, a, b, out, |x, y| int_remainder(x, y, fmod));
+    }
+    Ok(())
 }

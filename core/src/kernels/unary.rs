@@ -442,6 +442,30 @@ pub fn unary_inplace(op: UnaryOp, x: &mut [f32]) {
     with_op!(op, f => each_inplace(x, f));
 }
 
+/// [`UnaryOp::Abs`], [`UnaryOp::Neg`] and [`UnaryOp::Sign`] on integers in place, wrapping
+/// as NumPy does (`abs(i8::MIN)` and `-i8::MIN` are `i8::MIN`; on unsigned types `-x` wraps
+/// and `sign` is 0 or 1). Other operations are [`Error::InvalidArgument`].
+pub fn unary_int_inplace<T: crate::kernels::elementwise::IntElement>(
+    op: UnaryOp,
+    x: &mut [T],
+) -> Result<()> {
+    let f: fn(i64) -> i64 = match op {
+        UnaryOp::Abs => i64::wrapping_abs,
+        UnaryOp::Neg => i64::wrapping_neg,
+        UnaryOp::Sign => i64::signum,
+        _ => {
+            return Err(Error::InvalidArgument {
+                op: "unary",
+                what: "only Abs, Neg and Sign are defined on integers",
+            })
+        }
+    };
+    for v in x.iter_mut() {
+        *v = T::wrap(f(v.widen()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,3 +494,4 @@ mod tests {
         assert_eq!(floor(f32::MIN), f32::MIN);
     }
 }
+

@@ -1,4 +1,5 @@
-//! `Compare`: broadcasting comparisons of two f32, i32 or i64 tensors, giving bool.
+//! `Compare`: broadcasting comparisons of two f32, integer (i8, u8, i16, i32, i64) or bool
+//! tensors, giving bool.
 
 use super::{Io, Op, Prepare};
 use crate::dtype::DType;
@@ -82,6 +83,11 @@ impl Op for Compare {
             DType::F32 => 0,
             DType::I32 => 1,
             DType::I64 => 2,
+            DType::I8 => 3,
+            DType::U8 => 4,
+            DType::I16 => 5,
+            // Bools are bytes 0 and 1: compared as such (Equal is the ONNX use).
+            DType::Bool => 4,
             got => {
                 return Err(ModelError::DType {
                     op: cx.index(),
@@ -111,7 +117,10 @@ impl Op for Compare {
         match p.dtype {
             0 => run::<f32>(op, io),
             1 => run::<i32>(op, io),
-            _ => run::<i64>(op, io),
+            2 => run::<i64>(op, io),
+            3 => run::<i8>(op, io),
+            4 => run::<u8>(op, io),
+            _ => run::<i16>(op, io),
         }
     }
 }

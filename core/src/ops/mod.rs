@@ -50,6 +50,7 @@ pub mod compare;
 pub mod gemm;
 pub mod logical;
 pub mod matmul;
+pub mod modulo;
 pub mod not;
 pub mod reduce;
 pub mod unary;
@@ -157,6 +158,7 @@ all_ops! {
     reduce::Reduce,
     arg_max::ArgMax,
     arg_min::ArgMin,
+    modulo::Mod,
 }
 
 /// The resolver with every op, as a `static` (what [`Model::from_bytes`] and

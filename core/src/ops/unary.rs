@@ -52,6 +52,8 @@ impl From<UnaryOp> for UnaryAttrs {
 pub struct UnaryParams {
     code: u32,
     params: [u32; 2],
+    /// Element type: 0 f32, else an integer type (see `binary::type_index`).
+    ty: u32,
 }
 
 impl Op for Unary {
@@ -68,11 +70,24 @@ impl Op for Unary {
         if op.params().map(f32::to_bits) != a.params.map(f32::to_bits) {
             return Err(cx.attr_err("unary params must be 0 for an op without parameters"));
         }
-        let s = cx.typed(0, DType::F32)?;
-        cx.set_output(0, DType::F32, s)?;
+        let x = cx.input(0)?;
+        let ty = match super::binary::type_index(x.dtype) {
+            Some(0) => 0,
+            Some(t) if matches!(op, UnaryOp::Abs | UnaryOp::Neg | UnaryOp::Sign) => t,
+            _ => {
+                return Err(ModelError::DType {
+                    op: cx.index(),
+                    operand: 0,
+                    expected: DType::F32,
+                    got: x.dtype,
+                })
+            }
+        };
+        cx.set_output(0, x.dtype, x.shape)?;
         Ok(UnaryParams {
             code: a.code,
             params: a.params.map(f32::to_bits),
+            ty,
         })
     }
 
@@ -84,7 +99,16 @@ impl Op for Unary {
             },
         )?;
         io.copy_unless_in_place()?;
-        kernel::unary_inplace(op, io.out(0)?);
-        Ok(())
+        match p.ty {
+            0 => {
+                kernel::unary_inplace(op, io.out(0)?);
+                Ok(())
+            }
+            1 => kernel::unary_int_inplace(op, io.out::<i8>(0)?),
+            2 => kernel::unary_int_inplace(op, io.out::<u8>(0)?),
+            3 => kernel::unary_int_inplace(op, io.out::<i16>(0)?),
+            4 => kernel::unary_int_inplace(op, io.out::<i32>(0)?),
+            _ => kernel::unary_int_inplace(op, io.out::<i64>(0)?),
+        }
     }
 }

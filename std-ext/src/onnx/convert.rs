@@ -27,6 +27,10 @@ pub struct Options {
     /// Fixed shapes for graph inputs, by name; other inputs' dynamic dimensions are set
     /// to 1 (with a note).
     pub input_shapes: Vec<(String, Vec<usize>)>,
+    /// Graph inputs frozen to a value, by name: they become constants of the model (what
+    /// an exporter would have written as initializers), so shape-like inputs (a reshape's
+    /// target, reduction axes, pads) can be folded.
+    pub input_values: Vec<(String, Const)>,
     /// Model name written into the file (default: the ONNX graph's name).
     pub name: Option<String>,
 }
@@ -49,6 +53,9 @@ pub enum Value {
     Tensor(usize),
 }
 
+/// Known values already placed as constants of the graph, by address.
+type Placed = HashMap<*const Const, (Rc<Const>, usize)>;
+
 /// What a translation sees of its node.
 pub struct NodeCx<'a> {
     /// The node.
@@ -64,7 +71,7 @@ pub struct NodeCx<'a> {
     /// How many nodes (and graph outputs) read each input, in the whole ONNX graph.
     readers: Vec<usize>,
     g: &'a mut Graph,
-    placed: &'a mut HashMap<*const Const, usize>,
+    placed: &'a mut Placed,
 }
 
 impl NodeCx<'_> {
@@ -104,9 +111,11 @@ impl NodeCx<'_> {
     pub fn known(&self, k: usize) -> Result<Rc<Const>> {
         match self.value(k)? {
             Value::Known(c) => Ok(c.clone()),
-            Value::Tensor(_) => Err(self.err(format!(
-                "input {k} must be a constant (known when converting), it is computed at run time"
-            ))),
+            Value::Tensor(_) => Err(OnnxError::NotConstant {
+                node: self.name.clone(),
+                op_type: self.node.op_type().to_string(),
+                input: self.node.input.get(k).cloned().unwrap_or_default(),
+            }),
         }
     }
 
@@ -154,20 +163,25 @@ impl NodeCx<'_> {
         }
     }
 
-    /// A born constant holding `c` (placed once per known value).
+    /// A born constant holding `c` (placed once per known value: the map keeps each placed
+    /// value alive, so its address is never reused by another).
     pub fn constant(&mut self, c: &Rc<Const>) -> Result<usize> {
-        if let Some(&id) = self.placed.get(&Rc::as_ptr(c)) {
-            return Ok(id);
+        if let Some((_, id)) = self.placed.get(&Rc::as_ptr(c)) {
+            return Ok(*id);
         }
-        let id = place_const(self.g, &format!("{}.const", self.name), c)
-            .map_err(|e| self.err(format!("constant does not fit born: {e}")))?;
-        self.placed.insert(Rc::as_ptr(c), id);
+        let id = self.new_const_ref(c)?;
+        self.placed.insert(Rc::as_ptr(c), (c.clone(), id));
         Ok(id)
     }
 
     /// A new born constant holding `c`.
     pub fn new_const(&mut self, c: Const) -> Result<usize> {
-        self.constant(&Rc::new(c))
+        self.new_const_ref(&c)
+    }
+
+    fn new_const_ref(&mut self, c: &Const) -> Result<usize> {
+        place_const(self.g, &format!("{}.const", self.name), c)
+            .map_err(|e| self.err(format!("constant does not fit born: {e}")))
     }
 
     /// Appends op `O` reading `inputs`; returns its output's id. A rule it breaks is an
@@ -267,7 +281,7 @@ struct Converter {
     graph: Graph,
     opsets: HashMap<String, i64>,
     values: HashMap<String, Value>,
-    placed: HashMap<*const Const, usize>,
+    placed: Placed,
     readers: HashMap<String, usize>,
     notes: Vec<String>,
 }
@@ -301,7 +315,12 @@ impl Converter {
             self.values
                 .insert(t.name().to_string(), Value::Known(Rc::new(c)));
         }
-        for name in opts.input_shapes.iter().map(|(n, _)| n) {
+        for name in opts
+            .input_shapes
+            .iter()
+            .map(|(n, _)| n)
+            .chain(opts.input_values.iter().map(|(n, _)| n))
+        {
             if !g.input.iter().any(|i| i.name() == name) {
                 return Err(OnnxError::InputShape(format!(
                     "the model has no input `{name}` (inputs: {})",
@@ -315,6 +334,11 @@ impl Converter {
             }
         }
         for i in g.input.iter().filter(|i| !inits.contains(i.name())) {
+            if let Some((_, c)) = opts.input_values.iter().find(|(n, _)| n == i.name()) {
+                self.values
+                    .insert(i.name().to_string(), Value::Known(Rc::new(c.clone())));
+                continue;
+            }
             let (dtype, dims) = self.input_type(i, opts)?;
             let id = self.graph.add_input(i.name(), dtype, &dims)?;
             self.values.insert(i.name().to_string(), Value::Tensor(id));

@@ -60,6 +60,20 @@ pub enum OnnxError {
         /// What is wrong.
         what: String,
     },
+    /// A node needs an input known at convert time (a reshape's target shape, reduction
+    /// axes...) that is computed at run time.
+    #[error(
+        "node `{node}` ({op_type}): input `{input}` must be known when converting (an \
+         initializer, a Constant, or computed from those and shapes), it is computed at run time"
+    )]
+    NotConstant {
+        /// The node's name (or `#k`).
+        node: String,
+        /// Its operator type.
+        op_type: String,
+        /// The input's value name.
+        input: String,
+    },
     /// A graph input's shape could not be fixed (bad `--input-shape`, unknown input name).
     #[error("input shape: {0}")]
     InputShape(String),

@@ -76,6 +76,7 @@ pub fn run(a: &Args) -> Result<()> {
     let opts = born_std::onnx::Options {
         input_shapes: a.input_shape.clone(),
         name: a.name.clone(),
+        ..Default::default()
     };
     let (mut bytes, notes) = born_std::onnx::convert(&a.model, &opts)?;
     for n in &notes {

@@ -11,8 +11,10 @@ use born_core::kernels::elementwise::BinaryOp;
 use born_core::kernels::unary::UnaryOp;
 use born_core::ops::activation::Activation;
 use born_core::ops::binary::Binary;
+use born_core::ops::cast::{Cast, CastAttrs};
 use born_core::ops::compare::{Compare, CompareAttrs};
 use born_core::ops::logical::{Logical, LogicalAttrs};
+use born_core::ops::modulo::{Mod, ModAttrs};
 use born_core::ops::not::Not;
 use born_core::ops::unary::{Unary, UnaryAttrs};
 use born_core::ops::where_select::Where;
@@ -34,9 +36,8 @@ fn bin(cx: &mut NodeCx<'_>, op: BinaryOp, a: usize, b: usize) -> Result<usize> {
     cx.op::<Binary>(op, &[a, b])
 }
 
+/// Binary op `op` on inputs 0 and 1 of one element type (f32 or an integer type).
 fn binary(cx: &mut NodeCx<'_>, op: BinaryOp) -> Out {
-    float(cx, 0)?;
-    float(cx, 1)?;
     let (a, b) = (cx.tensor(0)?, cx.tensor(1)?);
     one(bin(cx, op, a, b)?)
 }
@@ -58,17 +59,42 @@ pub fn mul(cx: &mut NodeCx<'_>) -> Out {
 pub fn div(cx: &mut NodeCx<'_>) -> Out {
     binary(cx, BinaryOp::Div)
 }
+/// `Pow`: the result has the base's type; mixed types are computed in f32 (what the
+/// reference computes in the wider float type for these sizes).
 pub fn pow(cx: &mut NodeCx<'_>) -> Out {
-    binary(cx, BinaryOp::Pow)
+    let (bt, et) = (cx.dtype(0)?, cx.dtype(1)?);
+    if bt == et {
+        return binary(cx, BinaryOp::Pow);
+    }
+    let (mut a, mut b) = (cx.tensor(0)?, cx.tensor(1)?);
+    if bt != DType::F32 {
+        a = cx.op::<Cast>(CastAttrs { to: DType::F32 }, &[a])?;
+    }
+    if et != DType::F32 {
+        b = cx.op::<Cast>(CastAttrs { to: DType::F32 }, &[b])?;
+    }
+    let y = bin(cx, BinaryOp::Pow, a, b)?;
+    one(if bt == DType::F32 {
+        y
+    } else {
+        cx.op::<Cast>(CastAttrs { to: bt }, &[y])?
+    })
+}
+
+/// `Mod` on integers (`fmod` picks the sign rule).
+pub fn modulo(cx: &mut NodeCx<'_>) -> Out {
+    let fmod = cx.attrs.int("fmod", 0)? != 0;
+    if cx.dtype(0)? == DType::F32 || cx.dtype(0)? == DType::F16 {
+        return Err(cx.err("Mod of floating-point values is not supported by born"));
+    }
+    let (a, b) = (cx.tensor(0)?, cx.tensor(1)?);
+    one(cx.op::<Mod>(ModAttrs { fmod }, &[a, b])?)
 }
 
 /// A variadic operator folded left to right with `op`.
 fn variadic(cx: &mut NodeCx<'_>, op: BinaryOp) -> Result<usize> {
     if cx.n_inputs() == 0 {
         return Err(cx.err("needs at least one input"));
-    }
-    for k in 0..cx.n_inputs() {
-        float(cx, k)?;
     }
     let mut acc = cx.tensor(0)?;
     if cx.n_inputs() == 1 {
@@ -92,6 +118,7 @@ pub fn sum(cx: &mut NodeCx<'_>) -> Out {
     one(variadic(cx, BinaryOp::Add)?)
 }
 pub fn mean(cx: &mut NodeCx<'_>) -> Out {
+    float(cx, 0)?;
     let s = variadic(cx, BinaryOp::Add)?;
     let n = scalar(cx, cx.n_inputs() as f32)?;
     one(bin(cx, BinaryOp::Div, s, n)?)
@@ -102,7 +129,9 @@ fn un(cx: &mut NodeCx<'_>, op: UnaryOp, x: usize) -> Result<usize> {
 }
 
 fn unary(cx: &mut NodeCx<'_>, op: UnaryOp) -> Out {
-    float(cx, 0)?;
+    if !matches!(op, UnaryOp::Abs | UnaryOp::Neg | UnaryOp::Sign) {
+        float(cx, 0)?;
+    }
     let x = cx.tensor(0)?;
     one(un(cx, op, x)?)
 }

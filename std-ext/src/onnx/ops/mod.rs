@@ -69,6 +69,7 @@ static TABLE: &[(&str, Handler)] = &[
     ("Mul", h(7, elementwise::mul)),
     ("Div", h(7, elementwise::div)),
     ("Pow", h(7, elementwise::pow)),
+    ("Mod", h(10, elementwise::modulo)),
     ("Max", h(8, elementwise::max)),
     ("Min", h(8, elementwise::min)),
     ("Sum", h(8, elementwise::sum)),

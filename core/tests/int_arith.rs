@@ -1,0 +1,117 @@
+//! Tests of the integer paths of `born_core::kernels::elementwise` (`binary_int`,
+//! `remainder`) and `kernels::unary::unary_int_inplace`: hand-computed values (NumPy's
+//! integer semantics: wrapping, truncating division, Python's and C's remainder), and the
+//! f32 reference kernel on small integers, where f32 arithmetic is exact.
+
+use born_core::kernels::elementwise::{
+    binary_int, binary_reference, int_remainder, remainder, BinaryOp,
+};
+use born_core::kernels::unary::{unary_int_inplace, UnaryOp};
+use born_core::Shape;
+use proptest::prelude::*;
+
+fn sh(d: &[usize]) -> Shape {
+    Shape::new(d).expect("shape")
+}
+
+#[test]
+fn hand_values() {
+    let (a, b) = ([7i64, -7, 7, -7, 0], [3i64, 3, -3, -3, 5]);
+    let s = sh(&[5]);
+    let mut out = [0i64; 5];
+    binary_int(BinaryOp::Div, &a, &s, &b, &s, &mut out, &s).unwrap();
+    assert_eq!(out, [2, -2, -2, 2, 0], "division truncates toward zero");
+    remainder(false, &a, &s, &b, &s, &mut out, &s).unwrap();
+    assert_eq!(out, [1, 2, -2, -1, 0], "Python's %: the divisor's sign");
+    remainder(true, &a, &s, &b, &s, &mut out, &s).unwrap();
+    assert_eq!(out, [1, -1, 1, -1, 0], "C's %: the dividend's sign");
+    assert_eq!(int_remainder(5, 0, false), 0);
+    assert_eq!(BinaryOp::Div.apply_int(5, 0), 0);
+    assert_eq!(BinaryOp::Div.apply_int(i64::MIN, -1), i64::MIN);
+    assert_eq!(BinaryOp::Pow.apply_int(3, 4), 81);
+    assert_eq!(BinaryOp::Pow.apply_int(2, -1), 0);
+    assert_eq!(BinaryOp::Pow.apply_int(-1, -3), -1);
+
+    // i8 wraps: 100 + 100 = 200 - 256.
+    let (x, y) = ([100i8, -128, 5], [100i8, -1, -7]);
+    let s3 = sh(&[3]);
+    let mut o = [0i8; 3];
+    binary_int(BinaryOp::Add, &x, &s3, &y, &s3, &mut o, &s3).unwrap();
+    assert_eq!(o, [-56, 127, -2]);
+    binary_int(BinaryOp::Mul, &x, &s3, &y, &s3, &mut o, &s3).unwrap();
+    assert_eq!(o, [16, -128, -35]);
+    // u8 subtraction wraps.
+    let mut u = [0u8; 2];
+    binary_int(
+        BinaryOp::Sub,
+        &[1u8, 200],
+        &sh(&[2]),
+        &[2u8],
+        &sh(&[1]),
+        &mut u,
+        &sh(&[2]),
+    )
+    .unwrap();
+    assert_eq!(u, [255, 198]);
+
+    let mut v = [-128i8, -3, 0, 9];
+    unary_int_inplace(UnaryOp::Abs, &mut v).unwrap();
+    assert_eq!(v, [-128, 3, 0, 9]);
+    unary_int_inplace(UnaryOp::Neg, &mut v).unwrap();
+    assert_eq!(v, [-128, -3, 0, -9]);
+    unary_int_inplace(UnaryOp::Sign, &mut v).unwrap();
+    assert_eq!(v, [-1, -1, 0, -1]);
+    let mut w = [1u8, 0];
+    unary_int_inplace(UnaryOp::Neg, &mut w).unwrap();
+    assert_eq!(w, [255, 0]);
+    assert!(unary_int_inplace(UnaryOp::Exp, &mut w).is_err());
+}
+
+fn broadcast_pair() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
+    prop::collection::vec(1usize..4, 1..4).prop_flat_map(|out| {
+        let n = out.len();
+        (
+            Just(out.clone()),
+            prop::collection::vec(any::<bool>(), n),
+            prop::collection::vec(any::<bool>(), n),
+            0..=n,
+        )
+            .prop_map(|(out, ka, kb, drop)| {
+                let a: Vec<usize> = out
+                    .iter()
+                    .zip(&ka)
+                    .map(|(&d, &k)| if k { d } else { 1 })
+                    .collect();
+                let b: Vec<usize> = out
+                    .iter()
+                    .zip(&kb)
+                    .map(|(&d, &k)| if k { d } else { 1 })
+                    .collect();
+                (a[drop.min(a.len())..].to_vec(), b)
+            })
+    })
+}
+
+proptest! {
+    /// On integers of a few bits, Add, Sub, Mul, Max and Min are exact in f32, so the f32
+    /// reference kernel (with its own broadcasting) is an independent check of the integer
+    /// path's broadcasting and arithmetic.
+    #[test]
+    fn matches_f32_reference_on_small_ints((sa, sb) in broadcast_pair(), seed in any::<u64>()) {
+        let (a_shape, b_shape) = (sh(&sa), sh(&sb));
+        let out_shape = a_shape.broadcast(&b_shape).unwrap();
+        let mut r = seed;
+        let mut next = || { r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((r >> 33) % 41) as i32 - 20 };
+        let a: Vec<i32> = (0..a_shape.numel()).map(|_| next()).collect();
+        let b: Vec<i32> = (0..b_shape.numel()).map(|_| next()).collect();
+        let (af, bf): (Vec<f32>, Vec<f32>) = (a.iter().map(|&v| v as f32).collect(), b.iter().map(|&v| v as f32).collect());
+        for op in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Max, BinaryOp::Min] {
+            let mut out = vec![0i32; out_shape.numel()];
+            binary_int(op, &a, &a_shape, &b, &b_shape, &mut out, &out_shape).unwrap();
+            let mut want = vec![0f32; out_shape.numel()];
+            binary_reference(op, &af, &a_shape, &bf, &b_shape, &mut want, &out_shape).unwrap();
+            let want: Vec<i32> = want.iter().map(|&v| v as i32).collect();
+            prop_assert_eq!(&out, &want, "{:?} {:?} {:?}", op, sa, sb);
+        }
+    }
+}
