@@ -92,3 +92,82 @@ fn mobilenet_v2_matches_onnxruntime() {
 fn efficientnet_b0_matches_onnxruntime() {
     torchvision("efficientnet-b0");
 }
+
+/// int64 `.npy` values as little-endian bytes.
+fn i64_bytes(path: &std::path::Path) -> (Vec<usize>, Vec<u8>) {
+    let a = read_npy(path).expect("read npy");
+    match a.data {
+        NpyData::I64(v) => (a.shape, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        _ => panic!("{} is not int64", path.display()),
+    }
+}
+
+/// all-MiniLM-L6-v2 (BERT, 6 layers) on the four tokenized sentences: `last_hidden_state`
+/// within 1e-4 of PyTorch's, and the mean-pooled, L2-normalised embeddings within cosine
+/// 0.99999 of sentence-transformers', at batch 1, 2 and 4.
+#[test]
+fn minilm_matches_pytorch() {
+    let dir = data().join("all-minilm-l6-v2");
+    let names = ["input_ids", "attention_mask", "token_type_ids"];
+    let inputs: Vec<(Vec<usize>, Vec<u8>)> = names
+        .iter()
+        .map(|n| i64_bytes(&dir.join(format!("{n}.npy"))))
+        .collect();
+    let (hshape, hidden) = f32s(&dir.join("last_hidden_state.npy"));
+    let (_, sentences) = f32s(&dir.join("sentence_embeddings.npy"));
+    let (n, s, d) = (hshape[0], hshape[1], hshape[2]);
+    for b in [1, 2, 4] {
+        let opts = Options {
+            input_shapes: names.iter().map(|k| (k.to_string(), vec![b, s])).collect(),
+            ..Options::default()
+        };
+        let (born, _) = convert(&dir.join("model.onnx"), &opts).unwrap_or_else(|e| panic!("{e}"));
+        let feeds: Vec<&[u8]> = inputs.iter().map(|(_, v)| &v[..b * s * 8]).collect();
+        let out = run_model(&born, &feeds).expect("run");
+        let got = logits(&out);
+        assert_eq!(got.len(), b * s * d);
+        let worst = got
+            .iter()
+            .zip(&hidden)
+            .map(|(a, r)| (a - r).abs())
+            .fold(0f32, f32::max);
+        eprintln!("minilm batch {b}: max |born - torch| {worst:.2e}");
+        assert!(
+            worst <= 1e-4,
+            "batch {b}: last_hidden_state differs by {worst}"
+        );
+        let mask = &inputs[1].1;
+        for e in 0..b {
+            let mut pooled = vec![0f64; d];
+            let mut count = 0f64;
+            for t in 0..s {
+                let m = i64::from_le_bytes(mask[(e * s + t) * 8..][..8].try_into().unwrap());
+                if m != 0 {
+                    count += 1.0;
+                    for (p, v) in pooled.iter_mut().zip(&got[(e * s + t) * d..][..d]) {
+                        *p += f64::from(*v);
+                    }
+                }
+            }
+            let want = &sentences[e * d..][..d];
+            let dot: f64 = pooled
+                .iter()
+                .zip(want)
+                .map(|(p, w)| p / count * f64::from(*w))
+                .sum();
+            let norm: f64 = pooled
+                .iter()
+                .map(|p| (p / count).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let wnorm: f64 = want
+                .iter()
+                .map(|w| f64::from(*w).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let cos = dot / (norm * wnorm);
+            assert!(cos >= 0.99999, "sentence {e} at batch {b}: cosine {cos}");
+        }
+        assert!(b <= n);
+    }
+}

@@ -241,6 +241,29 @@ pub fn clip(cx: &mut NodeCx<'_>) -> Out {
             _ => Err(cx.err(format!("bound {k} must hold one value"))),
         }
     };
+    if cx.opset >= 11 && (1..3).any(|k| cx.has(k) && cx.try_known(k).is_none()) {
+        // Bounds computed at run time: max(x, min) then min(.., max).
+        let mut y = cx.tensor(0)?;
+        for (k, op) in [(1, BinaryOp::Max), (2, BinaryOp::Min)] {
+            if cx.has(k) {
+                let b = cx.tensor(k)?;
+                y = bin(cx, op, y, b)?;
+            }
+        }
+        return one(y);
+    }
+    if cx.dtype(0)? != DType::F32 {
+        let mut y = cx.tensor(0)?;
+        for (k, op, attr) in [(1, BinaryOp::Max, "min"), (2, BinaryOp::Min, "max")] {
+            if cx.opset >= 11 && cx.has(k) {
+                let b = cx.tensor(k)?;
+                y = bin(cx, op, y, b)?;
+            } else if cx.opset < 11 && cx.attrs.has(attr) {
+                return Err(cx.err("integer Clip with attribute bounds is not supported"));
+            }
+        }
+        return one(y);
+    }
     let lo = bound(cx, 1, "min", f32::NEG_INFINITY)?;
     let hi = bound(cx, 2, "max", f32::INFINITY)?;
     if lo == 0.0 && hi == 6.0 && !cx.dims(0)?.is_empty() {
@@ -353,6 +376,88 @@ pub fn prelu(cx: &mut NodeCx<'_>) -> Out {
         |cx, x| bin(cx, BinaryOp::Mul, slope, x),
         None,
     )
+}
+
+/// `IsNaN`: `!(x == x)`.
+pub fn is_nan(cx: &mut NodeCx<'_>) -> Out {
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    let eq = compare_op(cx, CompareOp::Equal, x, x)?;
+    one(cx.op::<Not>((), &[eq])?)
+}
+
+/// `IsInf`: `x == +inf` and/or `x == -inf` (`detect_positive`, `detect_negative`).
+pub fn is_inf(cx: &mut NodeCx<'_>) -> Out {
+    float(cx, 0)?;
+    let pos = cx.attrs.int("detect_positive", 1)? != 0;
+    let neg = cx.attrs.int("detect_negative", 1)? != 0;
+    let x = cx.tensor(0)?;
+    let (v, t) = match (pos, neg) {
+        (true, true) => (un(cx, UnaryOp::Abs, x)?, f32::INFINITY),
+        (true, false) => (x, f32::INFINITY),
+        (false, true) => (x, f32::NEG_INFINITY),
+        (false, false) => (x, f32::NAN),
+    };
+    let t = scalar(cx, t)?;
+    one(compare_op(cx, CompareOp::Equal, v, t)?)
+}
+
+/// `Tan`: `sin(x) / cos(x)`.
+pub fn tan(cx: &mut NodeCx<'_>) -> Out {
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    let (s, c) = (un(cx, UnaryOp::Sin, x)?, un(cx, UnaryOp::Cos, x)?);
+    one(bin(cx, BinaryOp::Div, s, c)?)
+}
+
+/// `(exp(x) op exp(-x)) / 2`: `Sinh` with `Sub`, `Cosh` with `Add`.
+fn hyperbolic(cx: &mut NodeCx<'_>, op: BinaryOp) -> Out {
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    let e = un(cx, UnaryOp::Exp, x)?;
+    let nx = un(cx, UnaryOp::Neg, x)?;
+    let en = un(cx, UnaryOp::Exp, nx)?;
+    let d = bin(cx, op, e, en)?;
+    let two = scalar(cx, 2.0)?;
+    one(bin(cx, BinaryOp::Div, d, two)?)
+}
+
+pub fn sinh(cx: &mut NodeCx<'_>) -> Out {
+    hyperbolic(cx, BinaryOp::Sub)
+}
+pub fn cosh(cx: &mut NodeCx<'_>) -> Out {
+    hyperbolic(cx, BinaryOp::Add)
+}
+
+/// `Swish`: `x * sigmoid(alpha * x)` (born's SiLU when `alpha` is 1).
+pub fn swish(cx: &mut NodeCx<'_>) -> Out {
+    let alpha = cx.attrs.float("alpha", 1.0)?;
+    if alpha == 1.0 {
+        return act(cx, Act::Silu);
+    }
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    let a = scalar(cx, alpha)?;
+    let ax = bin(cx, BinaryOp::Mul, a, x)?;
+    let s = cx.op::<Activation>(Act::Sigmoid, &[ax])?;
+    one(bin(cx, BinaryOp::Mul, x, s)?)
+}
+
+/// `Shrink`: `x + bias` below `-lambd`, `x - bias` above `lambd`, else 0.
+pub fn shrink(cx: &mut NodeCx<'_>) -> Out {
+    float(cx, 0)?;
+    let lambd = cx.attrs.float("lambd", 0.5)?;
+    let bias = cx.attrs.float("bias", 0.0)?;
+    let x = cx.tensor(0)?;
+    let (lo, hi) = (scalar(cx, -lambd)?, scalar(cx, lambd)?);
+    let below = compare_op(cx, CompareOp::Less, x, lo)?;
+    let above = compare_op(cx, CompareOp::Greater, x, hi)?;
+    let b = scalar(cx, bias)?;
+    let plus = bin(cx, BinaryOp::Add, x, b)?;
+    let minus = bin(cx, BinaryOp::Sub, x, b)?;
+    let zero = scalar(cx, 0.0)?;
+    let mid = cx.op::<Where>((), &[above, minus, zero])?;
+    one(cx.op::<Where>((), &[below, plus, mid])?)
 }
 
 fn compare(cx: &mut NodeCx<'_>, op: CompareOp) -> Out {
