@@ -406,41 +406,235 @@ pub fn batch_norm(cx: &mut NodeCx<'_>) -> Out {
     one(cx.op::<BatchNorm>(EpsAttrs { eps }, &[x, mean, var, scale, bias])?)
 }
 
-pub fn layer_norm(cx: &mut NodeCx<'_>) -> Out {
-    f32_input(cx, 0)?;
-    if cx.node.output.iter().skip(1).any(|o| !o.is_empty()) {
-        return Err(cx.err("the Mean and InvStdDev outputs are not supported by born"));
+/// Input 0 viewed as `[.., d]` with `d` the product of the axes from `axis` on (the rows a
+/// last-axis normalisation sees); returns the view, `d` and whether a view was needed.
+fn rows_from(cx: &mut NodeCx<'_>, ax: usize) -> Result<(usize, usize, bool)> {
+    let dims = cx.dims(0)?;
+    let d: usize = dims[ax..].iter().product();
+    let x = cx.tensor(0)?;
+    if ax + 1 == dims.len() {
+        return Ok((x, d, false));
     }
+    let mut view = dims[..ax].to_vec();
+    view.push(d);
+    Ok((cx.reshape(x, &view)?, d, true))
+}
+
+/// Input `k` as a `[d]` vector (absent: `fill` everywhere); its element count must be `d`.
+fn vector_of(cx: &mut NodeCx<'_>, k: usize, d: usize, fill: f32) -> Result<usize> {
+    if !cx.has(k) {
+        return cx.new_const(Const::from_values(vec![d], &vec![fill; d]));
+    }
+    let n: usize = cx.dims(k)?.iter().product();
+    if n != d {
+        return Err(cx.err(format!("input {k} has {n} values, the normalised axes {d}")));
+    }
+    let t = cx.tensor(k)?;
+    if cx.dims(k)?.len() == 1 {
+        Ok(t)
+    } else {
+        cx.reshape(t, &[d])
+    }
+}
+
+fn scalar(cx: &mut NodeCx<'_>, v: f32) -> Result<usize> {
+    cx.new_const(Const::from_values(vec![], &[v]))
+}
+
+pub fn layer_norm(cx: &mut NodeCx<'_>) -> Out {
+    use born_core::kernels::elementwise::BinaryOp;
+    use born_core::kernels::unary::UnaryOp;
+    use born_core::ops::binary::Binary;
+    use born_core::ops::unary::{Unary, UnaryAttrs};
+    f32_input(cx, 0)?;
     let dims = cx.dims(0)?;
     let ax = axis(cx, cx.attrs.int("axis", -1)?, dims.len())?;
     let eps = cx.attrs.float("epsilon", 1e-5)?;
-    let d: usize = dims[ax..].iter().product();
-    let mut x = cx.tensor(0)?;
-    let flat = ax + 1 != dims.len();
-    if flat {
-        let mut view = dims[..ax].to_vec();
-        view.push(d);
-        x = cx.reshape(x, &view)?;
-    }
-    let vec_of = |cx: &mut NodeCx<'_>, k: usize, fill: f32| -> Result<usize> {
-        if !cx.has(k) {
-            return cx.new_const(Const::from_values(vec![d], &vec![fill; d]));
-        }
-        let n: usize = cx.dims(k)?.iter().product();
-        if n != d {
-            return Err(cx.err(format!("input {k} has {n} values, the normalised axes {d}")));
-        }
-        let t = cx.tensor(k)?;
-        if cx.dims(k)?.len() == 1 {
-            Ok(t)
-        } else {
-            cx.reshape(t, &[d])
-        }
-    };
-    let scale = vec_of(cx, 1, 1.0)?;
-    let bias = vec_of(cx, 2, 0.0)?;
+    let (x, d, flat) = rows_from(cx, ax)?;
+    let scale = vector_of(cx, 1, d, 1.0)?;
+    let bias = vector_of(cx, 2, d, 0.0)?;
     let y = cx.op::<LayerNorm>(EpsAttrs { eps }, &[x, scale, bias])?;
+    let mut out = vec![Value::Tensor(if flat { cx.reshape(y, &dims)? } else { y })];
+    let wants = |k: usize| cx.node.output.get(k).is_some_and(|o| !o.is_empty());
+    if wants(1) || wants(2) {
+        // Mean and 1 / sqrt(var + eps) over the normalised axes, shaped [.., 1, .., 1].
+        let rank = if flat { ax + 1 } else { dims.len() };
+        let last = ReduceAttrs::new(ReduceOp::Mean, &[rank as i32 - 1], true)
+            .ok_or_else(|| cx.err("rank"))?;
+        let mean = cx.op::<Reduce>(last, &[x])?;
+        let centred = cx.op::<Binary>(BinaryOp::Sub, &[x, mean])?;
+        let sq = cx.op::<Binary>(BinaryOp::Mul, &[centred, centred])?;
+        let var = cx.op::<Reduce>(last, &[sq])?;
+        let e = scalar(cx, eps)?;
+        let ve = cx.op::<Binary>(BinaryOp::Add, &[var, e])?;
+        let sd = cx.op::<Unary>(UnaryAttrs::new(UnaryOp::Sqrt), &[ve])?;
+        let inv = cx.op::<Unary>(UnaryAttrs::new(UnaryOp::Reciprocal), &[sd])?;
+        let mut stat = dims[..ax].to_vec();
+        stat.extend(std::iter::repeat_n(1, dims.len() - ax));
+        let mean = cx.reshape(mean, &stat)?;
+        let inv = cx.reshape(inv, &stat)?;
+        out.push(Value::Tensor(mean));
+        out.push(Value::Tensor(inv));
+    }
+    Ok(out)
+}
+
+/// `RMSNormalization`: `x / sqrt(mean(x^2) + eps) * scale` over the axes from `axis`.
+pub fn rms_norm(cx: &mut NodeCx<'_>) -> Out {
+    f32_input(cx, 0)?;
+    let dims = cx.dims(0)?;
+    let ax = axis(cx, cx.attrs.int("axis", -1)?, dims.len())?;
+    let eps = cx.attrs.float("epsilon", 1e-5)?;
+    let (x, d, flat) = rows_from(cx, ax)?;
+    let scale = vector_of(cx, 1, d, 1.0)?;
+    let y = cx.op::<born_core::ops::norm::RmsNorm>(EpsAttrs { eps }, &[x, scale])?;
     one(if flat { cx.reshape(y, &dims)? } else { y })
+}
+
+/// Normalises each of `groups` channel groups of each example over its channels and
+/// spatial positions (born's LayerNorm on the `[N * groups, rest]` view), then applies the
+/// per-channel `scale` (input 1) and `bias` (input 2).
+fn grouped_norm(cx: &mut NodeCx<'_>, groups: usize, eps: f32) -> Out {
+    use born_core::kernels::elementwise::BinaryOp;
+    use born_core::ops::binary::Binary;
+    f32_input(cx, 0)?;
+    let dims = cx.dims(0)?;
+    if dims.len() < 2 || groups == 0 || dims[1] % groups != 0 {
+        return Err(cx.err(format!("{groups} groups for input {dims:?}")));
+    }
+    let (n, c) = (dims[0], dims[1]);
+    let rest: usize = dims.iter().product::<usize>() / (n * groups).max(1);
+    let x = cx.tensor(0)?;
+    let v = cx.reshape(x, &[n * groups, rest])?;
+    let ones = cx.new_const(Const::from_values(vec![rest], &vec![1f32; rest]))?;
+    let zeros = cx.new_const(Const::from_values(vec![rest], &vec![0f32; rest]))?;
+    let y = cx.op::<LayerNorm>(EpsAttrs { eps }, &[v, ones, zeros])?;
+    let y = cx.reshape(y, &dims)?;
+    let mut per_channel = vec![1; dims.len()];
+    per_channel[1] = c;
+    let vec_c = |cx: &mut NodeCx<'_>, k: usize| -> Result<usize> {
+        let t = cx.tensor(k)?;
+        if cx.dims(k)?.iter().product::<usize>() != c {
+            return Err(cx.err(format!("input {k} must hold {c} values")));
+        }
+        cx.reshape(t, &per_channel)
+    };
+    let s = vec_c(cx, 1)?;
+    let b = vec_c(cx, 2)?;
+    let y = cx.op::<Binary>(BinaryOp::Mul, &[y, s])?;
+    one(cx.op::<Binary>(BinaryOp::Add, &[y, b])?)
+}
+
+pub fn instance_norm(cx: &mut NodeCx<'_>) -> Out {
+    let eps = cx.attrs.float("epsilon", 1e-5)?;
+    let c = *cx
+        .dims(0)?
+        .get(1)
+        .ok_or_else(|| cx.err("needs a channel axis"))?;
+    grouped_norm(cx, c, eps)
+}
+
+pub fn group_norm(cx: &mut NodeCx<'_>) -> Out {
+    let eps = cx.attrs.float("epsilon", 1e-5)?;
+    let g = cx.attrs.int("num_groups", 0)?;
+    grouped_norm(cx, g.max(0) as usize, eps)
+}
+
+/// `LpNormalization`: `x / ||x||_p` along `axis` (p 1 or 2).
+pub fn lp_norm(cx: &mut NodeCx<'_>) -> Out {
+    use born_core::kernels::elementwise::BinaryOp;
+    use born_core::kernels::unary::UnaryOp;
+    use born_core::ops::binary::Binary;
+    use born_core::ops::unary::{Unary, UnaryAttrs};
+    f32_input(cx, 0)?;
+    let rank = cx.dims(0)?.len();
+    let ax = axis(cx, cx.attrs.int("axis", -1)?, rank)? as i32;
+    let x = cx.tensor(0)?;
+    let norm = match cx.attrs.int("p", 2)? {
+        1 => {
+            let a = cx.op::<Unary>(UnaryAttrs::new(UnaryOp::Abs), &[x])?;
+            let r = ReduceAttrs::new(ReduceOp::Sum, &[ax], true).ok_or_else(|| cx.err("axis"))?;
+            cx.op::<Reduce>(r, &[a])?
+        }
+        2 => {
+            let r = ReduceAttrs::new(ReduceOp::SumSquares, &[ax], true)
+                .ok_or_else(|| cx.err("axis"))?;
+            let s = cx.op::<Reduce>(r, &[x])?;
+            cx.op::<Unary>(UnaryAttrs::new(UnaryOp::Sqrt), &[s])?
+        }
+        p => return Err(cx.err(format!("p = {p} (only 1 and 2 are defined)"))),
+    };
+    one(cx.op::<Binary>(BinaryOp::Div, &[x, norm])?)
+}
+
+/// `Hardmax` (opset 13): 1 at the first maximum along `axis`, 0 elsewhere.
+pub fn hardmax(cx: &mut NodeCx<'_>) -> Out {
+    use born_core::kernels::compare::CompareOp;
+    use born_core::ops::arg_max::{ArgAttrs, ArgMax};
+    use born_core::ops::cast::{Cast, CastAttrs};
+    use born_core::ops::compare::{Compare, CompareAttrs};
+    f32_input(cx, 0)?;
+    let dims = cx.dims(0)?;
+    let ax = axis(cx, cx.attrs.int("axis", -1)?, dims.len())?;
+    let x = cx.tensor(0)?;
+    let am = cx.op::<ArgMax>(
+        ArgAttrs {
+            axis: ax as i32,
+            keepdims: true,
+        },
+        &[x],
+    )?;
+    let iota = cx.new_const(super::shape::iota_along(dims[ax], ax, dims.len()))?;
+    let hit = cx.op::<Compare>(CompareAttrs::new(CompareOp::Equal), &[am, iota])?;
+    one(cx.op::<Cast>(CastAttrs { to: DType::F32 }, &[hit])?)
+}
+
+/// `CumSum` of f32 along a known axis: a matrix product with a triangular matrix of ones
+/// (`exclusive` shifts the diagonal, `reverse` flips the triangle).
+pub fn cum_sum(cx: &mut NodeCx<'_>) -> Out {
+    use born_core::ops::transpose::{Transpose, TransposeAttrs};
+    f32_input(cx, 0)?;
+    let dims = cx.dims(0)?;
+    let a = *cx
+        .known_ints(1)?
+        .first()
+        .ok_or_else(|| cx.err("axis is empty"))?;
+    let ax = axis(cx, a, dims.len())?;
+    let exclusive = cx.attrs.int("exclusive", 0)? != 0;
+    let reverse = cx.attrs.int("reverse", 0)? != 0;
+    let len = dims[ax];
+    // out[.., j] = sum_i x[.., i] * m[i, j]
+    let mut m = vec![0f32; len * len];
+    for i in 0..len {
+        for j in 0..len {
+            let take = match (reverse, exclusive) {
+                (false, false) => i <= j,
+                (false, true) => i < j,
+                (true, false) => i >= j,
+                (true, true) => i > j,
+            };
+            m[i * len + j] = f32::from(u8::from(take));
+        }
+    }
+    let last = dims.len() - 1;
+    let mut x = cx.tensor(0)?;
+    let mut perm: Vec<usize> = (0..dims.len()).collect();
+    perm.swap(ax, last);
+    if ax != last {
+        x = cx.op::<Transpose>(
+            TransposeAttrs::new(&perm).ok_or_else(|| cx.err("perm"))?,
+            &[x],
+        )?;
+    }
+    let w = cx.new_const(Const::from_values(vec![len, len], &m))?;
+    let mut y = cx.op::<MatMul>((), &[x, w])?;
+    if ax != last {
+        y = cx.op::<Transpose>(
+            TransposeAttrs::new(&perm).ok_or_else(|| cx.err("perm"))?,
+            &[y],
+        )?;
+    }
+    one(y)
 }
 
 fn softmax_like(cx: &mut NodeCx<'_>, log: bool) -> Out {

@@ -117,24 +117,36 @@ pub fn log_sum_exp(cx: &mut NodeCx<'_>) -> Out {
     )
 }
 
-fn arg(cx: &mut NodeCx<'_>) -> Result<ArgAttrs> {
-    if cx.attrs.int("select_last_index", 0)? != 0 {
-        return Err(cx.err("select_last_index = 1 is not supported by born"));
-    }
-    let rank = cx.dims(0)?.len();
-    Ok(ArgAttrs {
-        axis: axis(cx, cx.attrs.int("axis", 0)?, rank)? as i32,
+/// `ArgMax`/`ArgMin`; with `select_last_index` the input is reversed along the axis and
+/// the index mapped back (`len - 1 - i`).
+fn arg<O: born_core::ops::Op<Attrs = ArgAttrs>>(cx: &mut NodeCx<'_>) -> Out {
+    use born_core::kernels::elementwise::BinaryOp;
+    use born_core::ops::binary::Binary;
+    use born_core::ops::slice::{Slice, SliceAttrs};
+    let dims = cx.dims(0)?;
+    let ax = axis(cx, cx.attrs.int("axis", 0)?, dims.len())?;
+    let a = ArgAttrs {
+        axis: ax as i32,
         keepdims: cx.attrs.int("keepdims", 1)? != 0,
-    })
+    };
+    let mut x = cx.tensor(0)?;
+    if cx.attrs.int("select_last_index", 0)? == 0 {
+        return one(cx.op::<O>(a, &[x])?);
+    }
+    let rev = SliceAttrs::new(&[-1], &[i64::MIN], &[ax as i64], &[-1])
+        .ok_or_else(|| cx.err("reverse"))?;
+    x = cx.op::<Slice>(rev, &[x])?;
+    let i = cx.op::<O>(a, &[x])?;
+    let last = cx.new_const(crate::onnx::tensor::Const::from_values(
+        vec![],
+        &[dims[ax] as i64 - 1],
+    ))?;
+    one(cx.op::<Binary>(BinaryOp::Sub, &[last, i])?)
 }
 
 pub fn arg_max(cx: &mut NodeCx<'_>) -> Out {
-    let a = arg(cx)?;
-    let x = cx.tensor(0)?;
-    one(cx.op::<ArgMax>(a, &[x])?)
+    arg::<ArgMax>(cx)
 }
 pub fn arg_min(cx: &mut NodeCx<'_>) -> Out {
-    let a = arg(cx)?;
-    let x = cx.tensor(0)?;
-    one(cx.op::<ArgMin>(a, &[x])?)
+    arg::<ArgMin>(cx)
 }

@@ -534,3 +534,179 @@ pub fn cast_like(cx: &mut NodeCx<'_>) -> Out {
     let to = cx.dtype(1)?;
     cast_to(cx, to)
 }
+
+/// `Trilu`: the upper (or lower) triangle of the last two axes from diagonal `k`, the rest
+/// zero (a known mask and `Where`).
+pub fn trilu(cx: &mut NodeCx<'_>) -> Out {
+    let dims = cx.dims(0)?;
+    let upper = cx.attrs.int("upper", 1)? != 0;
+    let k = if cx.has(1) {
+        *cx.known_ints(1)?
+            .first()
+            .ok_or_else(|| cx.err("k is empty"))?
+    } else {
+        0
+    };
+    let [rows, cols] = match dims.as_slice() {
+        [.., r, c] => [*r, *c],
+        _ => return Err(cx.err("needs rank 2 or more")),
+    };
+    let mut mask = Vec::with_capacity(rows * cols);
+    for i in 0..rows as i64 {
+        for j in 0..cols as i64 {
+            mask.push(u8::from(if upper { j - i >= k } else { j - i <= k }));
+        }
+    }
+    let m = cx.new_const(Const {
+        dtype: DType::Bool,
+        dims: vec![rows, cols],
+        bytes: mask,
+    })?;
+    let dtype = cx.dtype(0)?;
+    let zero = cx.new_const(Const {
+        dtype,
+        dims: vec![],
+        bytes: vec![0; dtype.size()],
+    })?;
+    let x = cx.tensor(0)?;
+    one(cx.op::<born_core::ops::where_select::Where>((), &[m, x, zero])?)
+}
+
+/// `EyeLike`: ones on diagonal `k` of a matrix shaped like input 0, known now.
+pub fn eye_like(cx: &mut NodeCx<'_>) -> Out {
+    let dims = cx.dims(0)?;
+    let [rows, cols] = match dims.as_slice() {
+        [r, c] => [*r, *c],
+        _ => return Err(cx.err("needs a 2-D input")),
+    };
+    let dtype = match cx.attrs.opt_int("dtype")? {
+        Some(code) => tensor::dtype_of(code as i32).ok_or_else(|| {
+            cx.err(format!(
+                "element type {} is not supported by born",
+                tensor::type_name(code as i32)
+            ))
+        })?,
+        None => cx.dtype(0)?,
+    };
+    let k = cx.attrs.int("k", 0)?;
+    let one_bytes = match dtype {
+        DType::F32 => 1f32.to_le_bytes().to_vec(),
+        DType::F16 => half::f16::ONE.to_le_bytes().to_vec(),
+        d => {
+            let mut b = vec![0u8; d.size()];
+            b[0] = 1;
+            b
+        }
+    };
+    let mut bytes = vec![0u8; rows * cols * dtype.size()];
+    for i in 0..rows as i64 {
+        let j = i + k;
+        if (0..cols as i64).contains(&j) {
+            let at = (i as usize * cols + j as usize) * dtype.size();
+            bytes[at..at + dtype.size()].copy_from_slice(&one_bytes);
+        }
+    }
+    known(Const { dtype, dims, bytes })
+}
+
+/// Reshape, transpose, reshape: the block moves of `DepthToSpace` and `SpaceToDepth`.
+fn blocks(cx: &mut NodeCx<'_>, view: &[usize], perm: &[usize], out: &[usize]) -> Out {
+    let x = cx.tensor(0)?;
+    let v = cx.reshape(x, view)?;
+    let a = TransposeAttrs::new(perm).ok_or_else(|| cx.err("perm"))?;
+    let t = cx.op::<Transpose>(a, &[v])?;
+    one(cx.reshape(t, out)?)
+}
+
+fn nchw_blocks(cx: &NodeCx<'_>) -> Result<([usize; 4], usize)> {
+    let b = cx.attrs.int("blocksize", 0)?;
+    if b < 1 {
+        return Err(cx.err(format!("blocksize {b}")));
+    }
+    match *cx.dims(0)?.as_slice() {
+        [n, c, h, w] => Ok(([n, c, h, w], b as usize)),
+        _ => Err(cx.err("needs a 4-D input")),
+    }
+}
+
+pub fn depth_to_space(cx: &mut NodeCx<'_>) -> Out {
+    let ([n, c, h, w], b) = nchw_blocks(cx)?;
+    if c % (b * b) != 0 {
+        return Err(cx.err(format!("{c} channels do not divide by blocksize^2")));
+    }
+    let out = [n, c / (b * b), h * b, w * b];
+    match cx.attrs.string("mode", "DCR")?.as_str() {
+        "DCR" => blocks(cx, &[n, b, b, c / (b * b), h, w], &[0, 3, 4, 1, 5, 2], &out),
+        "CRD" => blocks(cx, &[n, c / (b * b), b, b, h, w], &[0, 1, 4, 2, 5, 3], &out),
+        m => Err(cx.err(format!("mode `{m}`"))),
+    }
+}
+
+pub fn space_to_depth(cx: &mut NodeCx<'_>) -> Out {
+    let ([n, c, h, w], b) = nchw_blocks(cx)?;
+    if h % b != 0 || w % b != 0 {
+        return Err(cx.err("height and width must divide by blocksize"));
+    }
+    blocks(
+        cx,
+        &[n, c, h / b, b, w / b, b],
+        &[0, 3, 5, 1, 2, 4],
+        &[n, c * b * b, h / b, w / b],
+    )
+}
+
+/// `0, 1, .., len - 1` as i64, shaped to broadcast along `axis` of a rank-`rank` tensor.
+pub(crate) fn iota_along(len: usize, axis: usize, rank: usize) -> Const {
+    let v: Vec<i64> = (0..len as i64).collect();
+    let mut dims = vec![1; rank];
+    dims[axis] = len;
+    Const::from_values(dims, &v)
+}
+
+/// `OneHot(indices, depth, values)`: `values[1]` where the index (negative counts from
+/// `depth`) equals the position along the new axis, `values[0]` elsewhere.
+pub fn one_hot(cx: &mut NodeCx<'_>) -> Out {
+    use born_core::kernels::compare::CompareOp;
+    use born_core::kernels::elementwise::BinaryOp;
+    use born_core::ops::binary::Binary;
+    use born_core::ops::compare::{Compare, CompareAttrs};
+    use born_core::ops::where_select::Where;
+    let depth = cx.known(1)?.to_f32();
+    let depth = match depth.as_slice() {
+        [d] if *d >= 1.0 => *d as usize,
+        _ => return Err(cx.err("depth must be one positive value")),
+    };
+    let values = cx.known(2)?;
+    if values.numel() != 2 {
+        return Err(cx.err("values must hold [off, on]"));
+    }
+    let dims = cx.dims(0)?;
+    let rank = dims.len() + 1;
+    let ax = axis(cx, cx.attrs.int("axis", -1)?, rank)?;
+    let mut idx = cx.tensor(0)?;
+    if cx.dtype(0)? != DType::I64 {
+        idx = cx.op::<Cast>(CastAttrs { to: DType::I64 }, &[idx])?;
+    }
+    let zero = cx.new_const(Const::from_values(vec![], &[0i64]))?;
+    let d = cx.new_const(Const::from_values(vec![], &[depth as i64]))?;
+    let neg = cx.op::<Compare>(CompareAttrs::new(CompareOp::Less), &[idx, zero])?;
+    let wrapped = cx.op::<Binary>(BinaryOp::Add, &[idx, d])?;
+    let idx = cx.op::<Where>((), &[neg, wrapped, idx])?;
+    let mut view = dims.clone();
+    view.insert(ax, 1);
+    let idx = cx.reshape(idx, &view)?;
+    let iota = cx.new_const(iota_along(depth, ax, rank))?;
+    let hit = cx.op::<Compare>(CompareAttrs::new(CompareOp::Equal), &[idx, iota])?;
+    let size = values.dtype.size();
+    let off = cx.new_const(Const {
+        dtype: values.dtype,
+        dims: vec![],
+        bytes: values.bytes[..size].to_vec(),
+    })?;
+    let on = cx.new_const(Const {
+        dtype: values.dtype,
+        dims: vec![],
+        bytes: values.bytes[size..2 * size].to_vec(),
+    })?;
+    one(cx.op::<Where>((), &[hit, on, off])?)
+}
