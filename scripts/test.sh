@@ -27,10 +27,14 @@ step "toolchain: components and targets"
 rustup component add rustfmt clippy >/dev/null
 rustup target add "${NO_STD_TARGETS[@]}" >/dev/null
 
-step "python: NumPy for the reference fixtures, onnx to read the trained MNIST CNN, safetensors"
-if ! python3 -c 'import numpy, onnx, safetensors' 2>/dev/null; then
-  python3 -m pip install --quiet numpy onnx safetensors
+step "python: NumPy for the reference fixtures, onnx to read the trained MNIST CNN, safetensors, onnxruntime"
+if ! python3 -c 'import numpy, onnx, safetensors, onnxruntime' 2>/dev/null; then
+  python3 -m pip install --quiet numpy onnx safetensors onnxruntime
 fi
+
+step "ONNX: the backend node tests (onnx 1.22.0 wheel) and onnxruntime's QDQ int8 models"
+bash scripts/onnx-node-tests.sh
+python3 scripts/qdq_models.py --data "${BORN_DATA:-../shared/data}" --out target/qdq
 
 step "fixtures: regenerate every NumPy reference from its script"
 bash scripts/gen_fixtures.sh

@@ -51,6 +51,10 @@ pub enum Value {
     Known(Rc<Const>),
     /// A born tensor id.
     Tensor(usize),
+    /// The int8 (or uint8) version of f32 born tensor `.0`, as a `QuantizeLinear` makes it:
+    /// the parameters are recorded on that tensor, and born's quantizer builds the int8
+    /// graph from them after conversion. Only `DequantizeLinear` reads it.
+    Quantized(usize, DType),
 }
 
 /// Known values already placed as constants of the graph, by address.
@@ -111,7 +115,7 @@ impl NodeCx<'_> {
     pub fn known(&self, k: usize) -> Result<Rc<Const>> {
         match self.value(k)? {
             Value::Known(c) => Ok(c.clone()),
-            Value::Tensor(_) => Err(OnnxError::NotConstant {
+            Value::Tensor(_) | Value::Quantized(..) => Err(OnnxError::NotConstant {
                 node: self.name.clone(),
                 op_type: self.node.op_type().to_string(),
                 input: self.node.input.get(k).cloned().unwrap_or_default(),
@@ -139,6 +143,7 @@ impl NodeCx<'_> {
         Ok(match self.value(k)? {
             Value::Known(c) => c.dtype,
             Value::Tensor(id) => self.g.tensors[*id].dtype,
+            Value::Quantized(_, d) => *d,
         })
     }
 
@@ -146,7 +151,9 @@ impl NodeCx<'_> {
     pub fn dims(&self, k: usize) -> Result<Vec<usize>> {
         Ok(match self.value(k)? {
             Value::Known(c) => c.dims.clone(),
-            Value::Tensor(id) => self.g.tensors[*id].shape.dims().to_vec(),
+            Value::Tensor(id) | Value::Quantized(id, _) => {
+                self.g.tensors[*id].shape.dims().to_vec()
+            }
         })
     }
 
@@ -156,6 +163,10 @@ impl NodeCx<'_> {
         match self.inputs.get(k) {
             None | Some(None) => Ok(ABSENT_INPUT),
             Some(Some(Value::Tensor(id))) => Ok(*id),
+            Some(Some(Value::Quantized(..))) => Err(self.err(format!(
+                "input {k} is a QuantizeLinear output: born reads those only through \
+                 DequantizeLinear"
+            ))),
             Some(Some(Value::Known(c))) => {
                 let c = c.clone();
                 self.constant(&c)
@@ -219,6 +230,11 @@ impl NodeCx<'_> {
     pub fn tensor_info(&self, id: usize) -> (DType, Vec<usize>) {
         let t = &self.g.tensors[id];
         (t.dtype, t.shape.dims().to_vec())
+    }
+
+    /// Input `k` as it is (for translations that read quantized values).
+    pub fn input_value(&self, k: usize) -> Result<Value> {
+        self.value(k).cloned()
     }
 
     /// The graph being built (for fusions that rewrite the op just added).
@@ -350,6 +366,20 @@ impl Converter {
             self.output(o.name())?;
         }
         self.graph.fuse_activations()?;
+        let quantized = self
+            .graph
+            .tensors
+            .iter()
+            .any(|t| t.dtype == DType::F32 && matches!(t.quant, QuantSpec::PerTensor { .. }));
+        if quantized {
+            let (g, r) = crate::quantize::quantize_with_params(&self.graph)?;
+            self.notes.push(format!(
+                "int8 from the model's QuantizeLinear/DequantizeLinear parameters: {} ops in \
+                 int8, {} in f32 (including the quantize/dequantize at the borders)",
+                r.int8_ops, r.f32_ops
+            ));
+            self.graph = g;
+        }
         Ok(Converted {
             graph: self.graph,
             notes: self.notes,
@@ -500,8 +530,10 @@ impl Converter {
                 }
             })
             .collect();
-        let foldable =
-            handler.foldable && inputs.iter().all(|v| !matches!(v, Some(Value::Tensor(_))));
+        let foldable = handler.foldable
+            && inputs
+                .iter()
+                .all(|v| matches!(v, None | Some(Value::Known(_))));
         let outs = if foldable {
             fold(n, k, opset, inputs, handler)?
         } else {
@@ -554,6 +586,12 @@ impl Converter {
             Value::Known(c) => {
                 let id = place_const(g, &format!("{name}.const"), &c)?;
                 g.add_reshape(id, &c.dims, name)?
+            }
+            Value::Quantized(..) => {
+                return Err(OnnxError::Malformed(format!(
+                    "graph output `{name}` is a QuantizeLinear output: born's quantized \
+                     models keep f32 outputs"
+                )))
             }
         };
         g.tensors[id].name = name.to_string();

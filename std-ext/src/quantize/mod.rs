@@ -75,6 +75,42 @@ pub fn quantize(
     }
     let ranges = calibrate::ranges(g, samples, method, progress)?;
     let per = g.tensors[g.inputs[0]].shape.numel().max(1);
+    rewrite(g, ranges, vec![None; g.tensors.len()], samples.len() / per)
+}
+
+/// The int8 version of f32 graph `g` whose activations already carry their int8
+/// parameters: each f32 tensor's `quant` (a [`QuantSpec::PerTensor`]) is the scale and zero
+/// point its int8 version uses, as an imported QDQ model states them. No calibration runs;
+/// an activation an int8 op needs without parameters is an error naming it.
+pub fn quantize_with_params(g: &Graph) -> Result<(Graph, Report)> {
+    let mut params = vec![None; g.tensors.len()];
+    let mut plain = g.clone();
+    for (t, p) in plain.tensors.iter_mut().zip(params.iter_mut()) {
+        if let QuantSpec::PerTensor { scale, zero_point } = t.quant {
+            if t.dtype == DType::F32 {
+                if !(scale.is_finite() && scale > 0.0) || !(-128..=127).contains(&zero_point) {
+                    return Err(Error::Invalid(format!(
+                        "tensor {}: int8 parameters scale {scale}, zero point {zero_point} are \
+                         out of range",
+                        t.name
+                    )));
+                }
+                *p = Some(QuantParams { scale, zero_point });
+                t.quant = QuantSpec::None;
+            }
+        }
+    }
+    rewrite(&plain, vec![None; g.tensors.len()], params, 0)
+}
+
+/// Rewrites `g` into int8 with activation parameters from `params` where set, else from
+/// calibrated `ranges`.
+fn rewrite(
+    g: &Graph,
+    ranges: Vec<Option<(f32, f32)>>,
+    params: Vec<Option<QuantParams>>,
+    samples: usize,
+) -> Result<(Graph, Report)> {
     let mut r = Rewriter {
         src: g,
         dst: Graph::new(
@@ -83,10 +119,10 @@ pub fn quantize(
         ),
         f: vec![None; g.tensors.len()],
         q: vec![None; g.tensors.len()],
-        params: vec![None; g.tensors.len()],
+        params,
         ranges,
         report: Report {
-            samples: samples.len() / per,
+            samples,
             ..Report::default()
         },
     };
@@ -141,7 +177,7 @@ impl Rewriter<'_> {
         }
         let (lo, hi) = self.ranges.get(t).copied().flatten().ok_or_else(|| {
             Error::Invalid(format!(
-                "tensor {} was not calibrated",
+                "tensor {} was not calibrated (and has no int8 parameters)",
                 self.src.tensors[t].name
             ))
         })?;

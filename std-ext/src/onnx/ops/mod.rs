@@ -6,6 +6,7 @@
 
 mod elementwise;
 mod nn;
+mod quant;
 mod reduce;
 mod shape;
 
@@ -165,6 +166,9 @@ static TABLE: &[(&str, Handler)] = &[
     ("CumSum", h(11, nn::cum_sum)),
     ("Softmax", h(1, nn::softmax)),
     ("LogSoftmax", h(1, nn::log_softmax)),
+    // Quantization (QDQ models).
+    ("QuantizeLinear", h(10, quant::quantize_linear)),
+    ("DequantizeLinear", h(10, quant::dequantize_linear)),
     // Reductions.
     ("ReduceSum", h(1, reduce::sum)),
     ("ReduceMean", h(1, reduce::mean)),
