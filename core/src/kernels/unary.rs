@@ -494,4 +494,3 @@ mod tests {
         assert_eq!(floor(f32::MIN), f32::MIN);
     }
 }
-

@@ -88,7 +88,7 @@ pub fn quantize_with_params(g: &Graph) -> Result<(Graph, Report)> {
     for (t, p) in plain.tensors.iter_mut().zip(params.iter_mut()) {
         if let QuantSpec::PerTensor { scale, zero_point } = t.quant {
             if t.dtype == DType::F32 {
-                if !(scale.is_finite() && scale > 0.0) || !(-128..=127).contains(&zero_point) {
+                if !(scale.is_finite() && scale > 0.0 && (-128..=127).contains(&zero_point)) {
                     return Err(Error::Invalid(format!(
                         "tensor {}: int8 parameters scale {scale}, zero point {zero_point} are \
                          out of range",
