@@ -5,6 +5,7 @@
 //! is known the converter runs the same translation on born's interpreter to fold it.
 
 mod elementwise;
+mod loss;
 mod nn;
 mod quant;
 mod reduce;
@@ -166,6 +167,15 @@ static TABLE: &[(&str, Handler)] = &[
     ("CumSum", h(11, nn::cum_sum)),
     ("Softmax", h(1, nn::softmax)),
     ("LogSoftmax", h(1, nn::log_softmax)),
+    // Losses.
+    (
+        "NegativeLogLikelihoodLoss",
+        h(13, loss::negative_log_likelihood),
+    ),
+    (
+        "SoftmaxCrossEntropyLoss",
+        h(13, loss::softmax_cross_entropy),
+    ),
     // Quantization (QDQ models).
     ("QuantizeLinear", h(10, quant::quantize_linear)),
     ("DequantizeLinear", h(10, quant::dequantize_linear)),
