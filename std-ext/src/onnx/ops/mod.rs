@@ -4,6 +4,7 @@
 //! queries, returns known values). It is written once for run-time inputs: when every input
 //! is known the converter runs the same translation on born's interpreter to fold it.
 
+mod attention;
 mod elementwise;
 mod loss;
 mod nn;
@@ -167,6 +168,7 @@ static TABLE: &[(&str, Handler)] = &[
     ("CumSum", h(11, nn::cum_sum)),
     ("Softmax", h(1, nn::softmax)),
     ("LogSoftmax", h(1, nn::log_softmax)),
+    ("Attention", h(23, attention::attention)),
     // Losses.
     (
         "NegativeLogLikelihoodLoss",
