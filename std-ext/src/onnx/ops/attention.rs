@@ -209,3 +209,93 @@ pub fn attention(cx: &mut NodeCx<'_>) -> Out {
     }
     Ok(out)
 }
+
+/// `RotaryEmbedding` (opset 23): rotates the first `rotary_embedding_dim` features of each
+/// head by the cached cos/sin of its position (halves or interleaved pairs).
+pub fn rotary_embedding(cx: &mut NodeCx<'_>) -> Out {
+    use born_core::ops::gather::{Gather, GatherAttrs};
+    use born_core::ops::slice::{Slice, SliceAttrs};
+    if cx.dtype(0)? != DType::F32 {
+        return Err(cx.err("born computes rotary embeddings in f32 only"));
+    }
+    let dims = cx.dims(0)?;
+    let x = cx.tensor(0)?;
+    // [B, S, H, D]
+    let x = match *dims.as_slice() {
+        [_, _, _, _] => transpose(cx, x, &[0, 2, 1, 3])?,
+        [b, s, hidden] => {
+            let h = cx.attrs.int("num_heads", 0)?;
+            if h <= 0 || hidden % h as usize != 0 {
+                return Err(cx.err("a 3-D input needs num_heads dividing its hidden size"));
+            }
+            cx.reshape(x, &[b, s, h as usize, hidden / h as usize])?
+        }
+        _ => return Err(cx.err("input must be 3-D or 4-D")),
+    };
+    let xd = cx.tensor_info(x).1;
+    let head = xd[3];
+    let r = match cx.attrs.int("rotary_embedding_dim", 0)? {
+        0 => head,
+        r if r > 0 && r as usize <= head && r % 2 == 0 => r as usize,
+        r => return Err(cx.err(format!("rotary_embedding_dim {r} for head size {head}"))),
+    };
+    let slice = |cx: &mut NodeCx<'_>, t: usize, start: i64, end: i64, step: i64| {
+        let a = SliceAttrs::new(&[start], &[end], &[-1], &[step]).ok_or_else(|| cx.err("slice"))?;
+        cx.op::<Slice>(a, &[t])
+    };
+    let rot = slice(cx, x, 0, r as i64, 1)?;
+    let interleaved = cx.attrs.int("interleaved", 0)? != 0;
+    let half = r as i64 / 2;
+    let (x1, x2) = if interleaved {
+        (
+            slice(cx, rot, 0, r as i64, 2)?,
+            slice(cx, rot, 1, r as i64, 2)?,
+        )
+    } else {
+        (
+            slice(cx, rot, 0, half, 1)?,
+            slice(cx, rot, half, r as i64, 1)?,
+        )
+    };
+    let mut caches = [0usize; 2];
+    for (c, k) in caches.iter_mut().zip([1, 2]) {
+        let mut t = cx.tensor(k)?;
+        if cx.has(3) {
+            let pos = cx.tensor(3)?;
+            t = cx.op::<Gather>(GatherAttrs { axis: 0 }, &[t, pos])?;
+        }
+        let d = cx.tensor_info(t).1;
+        if d.len() != 3 || d[2] != r / 2 {
+            return Err(cx.err(format!("cos/sin cache {d:?} for {r} rotated features")));
+        }
+        *c = cx.reshape(t, &[d[0], d[1], 1, d[2]])?;
+    }
+    let [cos, sin] = caches;
+    let a = bin(cx, BinaryOp::Mul, cos, x1)?;
+    let b = bin(cx, BinaryOp::Mul, sin, x2)?;
+    let real = bin(cx, BinaryOp::Sub, a, b)?;
+    let a = bin(cx, BinaryOp::Mul, sin, x1)?;
+    let b = bin(cx, BinaryOp::Mul, cos, x2)?;
+    let imag = bin(cx, BinaryOp::Add, a, b)?;
+    let rotated = if interleaved {
+        let rd = cx.tensor_info(real).1;
+        let mut pair = rd.clone();
+        pair.push(1);
+        let re = cx.reshape(real, &pair)?;
+        let im = cx.reshape(imag, &pair)?;
+        let c = cx.op::<Concat>(ConcatAttrs { axis: -1 }, &[re, im])?;
+        cx.reshape(c, &[xd[0], xd[1], xd[2], r])?
+    } else {
+        cx.op::<Concat>(ConcatAttrs { axis: -1 }, &[real, imag])?
+    };
+    let y = if r < head {
+        let rest = slice(cx, x, r as i64, head as i64, 1)?;
+        cx.op::<Concat>(ConcatAttrs { axis: -1 }, &[rotated, rest])?
+    } else {
+        rotated
+    };
+    Ok(vec![Value::Tensor(match dims.len() {
+        4 => transpose(cx, y, &[0, 2, 1, 3])?,
+        _ => cx.reshape(y, &dims)?,
+    })])
+}

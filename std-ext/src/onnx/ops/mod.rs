@@ -169,6 +169,9 @@ static TABLE: &[(&str, Handler)] = &[
     ("Softmax", h(1, nn::softmax)),
     ("LogSoftmax", h(1, nn::log_softmax)),
     ("Attention", h(23, attention::attention)),
+    ("RotaryEmbedding", h(23, attention::rotary_embedding)),
+    ("LpPool", h(11, nn::lp_pool)),
+    ("CenterCropPad", h(18, shape::center_crop_pad)),
     // Losses.
     (
         "NegativeLogLikelihoodLoss",

@@ -108,8 +108,13 @@ fn window(cx: &NodeCx<'_>, spatial: [usize; 2], kernel: &[usize], one_d: bool) -
 /// Input 0 as NCHW: a rank-3 `[N, C, L]` input is viewed as `[N, C, 1, L]`. Returns the
 /// tensor, its NCHW dims and whether it was 1-D.
 fn nchw(cx: &mut NodeCx<'_>) -> Result<(usize, [usize; 4], bool)> {
-    let dims = cx.dims(0)?;
     let x = cx.tensor(0)?;
+    nchw_of(cx, x)
+}
+
+/// [`nchw`] of born tensor `x`.
+fn nchw_of(cx: &mut NodeCx<'_>, x: usize) -> Result<(usize, [usize; 4], bool)> {
+    let dims = cx.tensor_info(x).1;
     match *dims.as_slice() {
         [n, c, h, w] => Ok((x, [n, c, h, w], false)),
         [n, c, l] => Ok((cx.reshape(x, &[n, c, 1, l])?, [n, c, 1, l], true)),
@@ -167,11 +172,8 @@ pub fn conv(cx: &mut NodeCx<'_>) -> Out {
     one(unview(cx, y, one_d)?)
 }
 
-fn pool(cx: &mut NodeCx<'_>, max: bool) -> Out {
-    f32_input(cx, 0)?;
-    if cx.node.output.len() > 1 && !cx.node.output[1].is_empty() {
-        return Err(cx.err("the Indices output is not supported by born"));
-    }
+/// The pooling window of this node's attributes over born tensor `x` (viewed as NCHW).
+fn pool_window(cx: &mut NodeCx<'_>, x: usize) -> Result<(usize, Pool2d, bool)> {
     let kernel: Vec<usize> = cx
         .attrs
         .ints("kernel_shape")?
@@ -179,7 +181,7 @@ fn pool(cx: &mut NodeCx<'_>, max: bool) -> Out {
         .iter()
         .map(|&v| v.max(0) as usize)
         .collect();
-    let (x, s, one_d) = nchw(cx)?;
+    let (x, s, one_d) = nchw_of(cx, x)?;
     let win = window(cx, [s[2], s[3]], &kernel, one_d)?;
     let p = Pool2d {
         kernel: win.kernel,
@@ -189,17 +191,56 @@ fn pool(cx: &mut NodeCx<'_>, max: bool) -> Out {
         ceil_mode: cx.attrs.int("ceil_mode", 0)? != 0,
         count_include_pad: cx.attrs.int("count_include_pad", 0)? != 0,
     };
+    Ok((x, p, one_d))
+}
+
+fn pool(cx: &mut NodeCx<'_>, max: bool) -> Out {
+    f32_input(cx, 0)?;
+    if cx.node.output.len() > 1 && !cx.node.output[1].is_empty() {
+        return Err(cx.err("the Indices output is not supported by born"));
+    }
+    let x = cx.tensor(0)?;
+    let (x, p, one_d) = pool_window(cx, x)?;
     let y = if max {
         if cx.attrs.int("storage_order", 0)? != 0 {
             return Err(cx.err("storage_order = 1 is not supported by born"));
         }
         cx.op::<MaxPool2d>(p, &[x])?
     } else {
-        if win.dilation != [1, 1] {
+        if p.dilation != [1, 1] {
             return Err(cx.err("dilated average pooling is not supported by born"));
         }
         cx.op::<AvgPool2d>(p, &[x])?
     };
+    one(unview(cx, y, one_d)?)
+}
+
+/// `LpPool`: `(window_count * avg(|x|^p))^(1/p)`, as ONNX's reference computes it.
+pub fn lp_pool(cx: &mut NodeCx<'_>) -> Out {
+    use born_core::kernels::elementwise::BinaryOp;
+    use born_core::kernels::unary::UnaryOp;
+    use born_core::ops::binary::Binary;
+    use born_core::ops::unary::{Unary, UnaryAttrs};
+    f32_input(cx, 0)?;
+    let p = cx.attrs.int("p", 2)? as f32;
+    let x = cx.tensor(0)?;
+    let a = cx.op::<Unary>(UnaryAttrs::new(UnaryOp::Abs), &[x])?;
+    let pc = scalar(cx, p)?;
+    let xp = cx.op::<Binary>(BinaryOp::Pow, &[a, pc])?;
+    let (v, mut w, one_d) = pool_window(cx, xp)?;
+    // ONNX's reference averages over the padded window when the padding comes from
+    // `auto_pad`.
+    if cx.attrs.string("auto_pad", "NOTSET")?.starts_with("SAME") {
+        w.count_include_pad = true;
+    }
+    if w.dilation != [1, 1] {
+        return Err(cx.err("dilated Lp pooling is not supported by born"));
+    }
+    let avg = cx.op::<AvgPool2d>(w, &[v])?;
+    let n = scalar(cx, (w.kernel[0] * w.kernel[1]) as f32)?;
+    let sum = cx.op::<Binary>(BinaryOp::Mul, &[avg, n])?;
+    let inv = scalar(cx, 1.0 / p)?;
+    let y = cx.op::<Binary>(BinaryOp::Pow, &[sum, inv])?;
     one(unview(cx, y, one_d)?)
 }
 
@@ -564,7 +605,13 @@ pub fn lp_norm(cx: &mut NodeCx<'_>) -> Out {
         }
         p => return Err(cx.err(format!("p = {p} (only 1 and 2 are defined)"))),
     };
-    one(cx.op::<Binary>(BinaryOp::Div, &[x, norm])?)
+    // A zero norm gives 0, as ONNX's reference does.
+    use born_core::kernels::compare::CompareOp;
+    use born_core::ops::compare::{Compare, CompareAttrs};
+    let y = cx.op::<Binary>(BinaryOp::Div, &[x, norm])?;
+    let zero = scalar(cx, 0.0)?;
+    let flat = cx.op::<Compare>(CompareAttrs::new(CompareOp::Equal), &[norm, zero])?;
+    one(cx.op::<born_core::ops::where_select::Where>((), &[flat, zero, y])?)
 }
 
 /// `Hardmax` (opset 13): 1 at the first maximum along `axis`, 0 elsewhere.

@@ -710,3 +710,43 @@ pub fn one_hot(cx: &mut NodeCx<'_>) -> Out {
     })?;
     one(cx.op::<Where>((), &[hit, on, off])?)
 }
+
+/// `CenterCropPad`: each listed axis cropped or zero-padded to its target length, centred
+/// (the extra element of an odd difference at the end).
+pub fn center_crop_pad(cx: &mut NodeCx<'_>) -> Out {
+    let dims = cx.dims(0)?;
+    let target = known_dims(cx, 1)?;
+    let axes: Vec<usize> = match cx.attrs.ints("axes")? {
+        Some(a) => a
+            .iter()
+            .map(|&v| axis(cx, v, dims.len()))
+            .collect::<Result<_>>()?,
+        None => (0..dims.len()).collect(),
+    };
+    if axes.len() != target.len() {
+        return Err(cx.err(format!("{} lengths for {} axes", target.len(), axes.len())));
+    }
+    let (mut starts, mut ends) = (Vec::new(), Vec::new());
+    let (mut begin, mut end) = (vec![0usize; dims.len()], vec![0usize; dims.len()]);
+    for (&a, &t) in axes.iter().zip(&target) {
+        let d = dims[a];
+        if t < d {
+            starts.push(((d - t) / 2) as i64);
+            ends.push(((d - t) / 2 + t) as i64);
+        } else {
+            starts.push(0);
+            ends.push(d as i64);
+            begin[a] = (t - d) / 2;
+            end[a] = t - d - (t - d) / 2;
+        }
+    }
+    let ax: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
+    let s = SliceAttrs::new(&starts, &ends, &ax, &[]).ok_or_else(|| cx.err("crop"))?;
+    let x = cx.tensor(0)?;
+    let mut y = cx.op::<Slice>(s, &[x])?;
+    if begin.iter().chain(&end).any(|&p| p > 0) {
+        let p = PadAttrs::new(&begin, &end, Mode::Constant, 0.0).ok_or_else(|| cx.err("pad"))?;
+        y = cx.op::<Pad>(p, &[y])?;
+    }
+    one(y)
+}
