@@ -48,7 +48,51 @@ fn scalar(cx: &mut NodeCx<'_>, v: f32) -> Result<usize> {
 }
 
 pub fn add(cx: &mut NodeCx<'_>) -> Out {
+    if let Some(y) = fuse_bias(cx)? {
+        return one(y);
+    }
     binary(cx, BinaryOp::Add)
+}
+
+/// `MatMul` then `Add` of a constant vector, as PyTorch exports `nn.Linear` on a 3-D input:
+/// the vector becomes the bias of the fully connected layer the MatMul was translated to
+/// (when this Add is the only reader of its output).
+fn fuse_bias(cx: &mut NodeCx<'_>) -> Result<Option<usize>> {
+    use born_core::ops::fully_connected::FullyConnected;
+    for (t, b) in [(0, 1), (1, 0)] {
+        let Ok(Value::Tensor(x)) = cx.input_value(t) else {
+            continue;
+        };
+        let Some(bias) = cx.try_known(b) else {
+            continue;
+        };
+        let xd = cx.tensor_info(x).1;
+        let n = xd.last().copied().unwrap_or(0);
+        let vector = bias.dims.len() <= xd.len()
+            && bias.dims.last() == Some(&n)
+            && bias.dims.iter().rev().skip(1).all(|&d| d == 1);
+        if !cx.sole_reader(t) || bias.dtype != DType::F32 || !vector {
+            continue;
+        }
+        let fc_without_bias = {
+            let g = cx.graph();
+            g.ops.last().is_some_and(|op| {
+                op.is::<FullyConnected>()
+                    && op.output() == x
+                    && op.inputs.len() == 2
+                    && !g.outputs.contains(&x)
+            })
+        };
+        if !fc_without_bias {
+            continue;
+        }
+        let v = cx.new_const(Const::from_values(vec![n], &bias.to_f32()))?;
+        if let Some(op) = cx.graph().ops.last_mut() {
+            op.inputs.push(v);
+        }
+        return Ok(Some(x));
+    }
+    Ok(None)
 }
 pub fn sub(cx: &mut NodeCx<'_>) -> Out {
     binary(cx, BinaryOp::Sub)
@@ -505,14 +549,17 @@ pub fn where_(cx: &mut NodeCx<'_>) -> Out {
     one(cx.op::<Where>((), &[c, a, b])?)
 }
 
-/// `Identity`: the same value (no op).
+/// `Identity`: a known value stays the same value; a run-time tensor gets its own view (a
+/// reshape the planner may place in the same bytes), so no born tensor stands for two ONNX
+/// values (the fusions rely on that).
 pub fn identity(cx: &mut NodeCx<'_>) -> Out {
-    Ok(vec![cx
-        .inputs
-        .first()
-        .cloned()
-        .flatten()
-        .ok_or_else(|| cx.err("input 0 is required"))?])
+    match cx.input_value(0)? {
+        Value::Tensor(x) => {
+            let dims = cx.dims(0)?;
+            one(cx.reshape(x, &dims)?)
+        }
+        v => Ok(vec![v]),
+    }
 }
 
 /// `Dropout` at inference: the input, and (when asked for) an all-true mask.
