@@ -22,21 +22,29 @@ pub enum DType {
     I64,
     /// Boolean stored as one byte, 0 or 1 (read and written as `u8`).
     Bool,
+    /// 64-bit IEEE float (storage and casts; ONNX models' double tensors).
+    F64,
+    /// Unsigned 16-bit integer (read and written as `u16`, like [`DType::F16`]'s bits).
+    U16,
+    /// Unsigned 32-bit integer.
+    U32,
+    /// Unsigned 64-bit integer.
+    U64,
 }
 
 impl DType {
     /// Size of one element in bytes.
     pub const fn size(self) -> usize {
         match self {
-            DType::F32 | DType::I32 => 4,
+            DType::F32 | DType::I32 | DType::U32 => 4,
             DType::I8 | DType::U8 | DType::Bool => 1,
-            DType::F16 | DType::I16 => 2,
-            DType::I64 => 8,
+            DType::F16 | DType::I16 | DType::U16 => 2,
+            DType::I64 | DType::F64 | DType::U64 => 8,
         }
     }
 
     /// Every element type, in wire order.
-    pub const ALL: [DType; 8] = [
+    pub const ALL: [DType; 12] = [
         DType::F32,
         DType::I8,
         DType::U8,
@@ -45,6 +53,10 @@ impl DType {
         DType::I16,
         DType::I64,
         DType::Bool,
+        DType::F64,
+        DType::U16,
+        DType::U32,
+        DType::U64,
     ];
 
     /// The type's name as NumPy spells it (`"float32"`, `"bool"`).
@@ -58,15 +70,19 @@ impl DType {
             DType::I16 => "int16",
             DType::I64 => "int64",
             DType::Bool => "bool",
+            DType::F64 => "float64",
+            DType::U16 => "uint16",
+            DType::U32 => "uint32",
+            DType::U64 => "uint64",
         }
     }
 
     /// True when a slice of `T` may view a tensor of this type: `T`'s own type, or `u8`
-    /// for [`DType::Bool`] and `u16` for [`DType::F16`] (their storage).
+    /// for [`DType::Bool`] and `u16` for [`DType::F16`] and [`DType::U16`] (their storage).
     pub fn viewable_as<T: Element>(self) -> bool {
         T::DTYPE == self
             || (self == DType::Bool && T::DTYPE == DType::U8)
-            || (self == DType::F16 && T::IS_U16)
+            || (matches!(self, DType::F16 | DType::U16) && T::IS_U16)
     }
 }
 
@@ -76,7 +92,7 @@ pub trait Element:
 {
     /// The [`DType`] tag of this type.
     const DTYPE: DType;
-    /// True for `u16`, the storage of [`DType::F16`] (which has no tag of its own).
+    /// True for `u16`, the storage of [`DType::F16`] and [`DType::U16`].
     const IS_U16: bool = false;
 }
 
@@ -97,6 +113,15 @@ impl Element for i16 {
 }
 impl Element for i64 {
     const DTYPE: DType = DType::I64;
+}
+impl Element for f64 {
+    const DTYPE: DType = DType::F64;
+}
+impl Element for u32 {
+    const DTYPE: DType = DType::U32;
+}
+impl Element for u64 {
+    const DTYPE: DType = DType::U64;
 }
 impl Element for u16 {
     const DTYPE: DType = DType::F16;

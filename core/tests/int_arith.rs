@@ -27,7 +27,18 @@ fn hand_values() {
     assert_eq!(out, [1, -1, 1, -1, 0], "C's %: the dividend's sign");
     assert_eq!(int_remainder(5, 0, false), 0);
     assert_eq!(BinaryOp::Div.apply_int(5, 0), 0);
-    assert_eq!(BinaryOp::Div.apply_int(i64::MIN, -1), i64::MIN);
+    // i64::MIN / -1 overflows i64: the i64 path wraps it back to i64::MIN.
+    let mut q = [0i64];
+    let s1 = sh(&[1]);
+    binary_int(BinaryOp::Div, &[i64::MIN], &s1, &[-1i64], &s1, &mut q, &s1).unwrap();
+    assert_eq!(q, [i64::MIN]);
+    // u64 values above i64::MAX compare and divide as unsigned.
+    let mut u = [0u64; 2];
+    let s2 = sh(&[2]);
+    binary_int(BinaryOp::Max, &[u64::MAX, 3], &s2, &[1u64, 5], &s2, &mut u, &s2).unwrap();
+    assert_eq!(u, [u64::MAX, 5]);
+    binary_int(BinaryOp::Div, &[u64::MAX, 7], &s2, &[2u64, 2], &s2, &mut u, &s2).unwrap();
+    assert_eq!(u, [u64::MAX / 2, 3]);
     assert_eq!(BinaryOp::Pow.apply_int(3, 4), 81);
     assert_eq!(BinaryOp::Pow.apply_int(2, -1), 0);
     assert_eq!(BinaryOp::Pow.apply_int(-1, -3), -1);

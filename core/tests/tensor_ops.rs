@@ -251,6 +251,10 @@ fn cast_type(name: &str) -> CastType {
         "i32" => CastType::I32,
         "i64" => CastType::I64,
         "bool" => CastType::Bool,
+        "f64" => CastType::F64,
+        "u16" => CastType::U16,
+        "u32" => CastType::U32,
+        "u64" => CastType::U64,
         t => panic!("unknown cast type {t}"),
     }
 }
@@ -259,7 +263,7 @@ fn cast_type(name: &str) -> CastType {
 fn numpy_cast_every_pair() {
     let doc = doc();
     let list = cases(&doc, "cast");
-    assert_eq!(list.len(), 64, "one fixture per (from, to) pair");
+    assert_eq!(list.len(), 144, "one fixture per (from, to) pair");
     for c in list {
         let (from, to) = (c["from"].as_str().unwrap(), c["to"].as_str().unwrap());
         let (f, t) = (cast_type(from), cast_type(to));
@@ -296,7 +300,10 @@ fn decode(t: CastType, b: &[u8]) -> Vec<i64> {
             CastType::I16 => i16::from_le_bytes([c[0], c[1]]) as i64,
             CastType::I32 => i32::from_le_bytes(c.try_into().unwrap()) as i64,
             CastType::I64 => i64::from_le_bytes(c.try_into().unwrap()),
-            CastType::F32 | CastType::F16 => panic!("not an integer type"),
+            CastType::U16 => u16::from_le_bytes([c[0], c[1]]) as i64,
+            CastType::U32 => u32::from_le_bytes(c.try_into().unwrap()) as i64,
+            CastType::U64 => u64::from_le_bytes(c.try_into().unwrap()) as i64,
+            CastType::F32 | CastType::F16 | CastType::F64 => panic!("not an integer type"),
         })
         .collect()
 }

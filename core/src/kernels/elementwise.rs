@@ -55,11 +55,11 @@ impl BinaryOp {
         BinaryOp::ALL.iter().position(|&b| b == self).unwrap_or(0) as u32
     }
     /// The operation on integers, as NumPy computes it in the operands' type: values are
-    /// widened to `i64` and the result wraps back ([`IntElement::wrap`]). Division truncates
+    /// widened to `i128` and the result wraps back ([`IntElement::wrap`]). Division truncates
     /// toward zero, a zero divisor gives 0 (where NumPy warns); `Pow` with a negative
     /// exponent gives `1 / a^-e` truncated (0 unless `a` is 1 or -1).
     #[inline]
-    pub fn apply_int(self, a: i64, b: i64) -> i64 {
+    pub fn apply_int(self, a: i128, b: i128) -> i128 {
         match self {
             BinaryOp::Add => a.wrapping_add(b),
             BinaryOp::Sub => a.wrapping_sub(b),
@@ -624,30 +624,31 @@ pub fn scale_shift(x: &mut [f32], scale: f32, shift: f32) {
     }
 }
 
-/// Integer element types of [`binary_int`] and [`remainder`]: each value widens to `i64`
-/// and a result wraps back to the type (two's complement), as NumPy's integer arithmetic.
+/// Integer element types of [`binary_int`] and [`remainder`]: each value widens to `i128`
+/// (which holds every `i64` and `u64` value) and a result wraps back to the type (two's
+/// complement), as NumPy's integer arithmetic.
 pub trait IntElement: Copy + Default {
-    /// The value as `i64`.
-    fn widen(self) -> i64;
+    /// The value as `i128`.
+    fn widen(self) -> i128;
     /// `v` modulo the type's range.
-    fn wrap(v: i64) -> Self;
+    fn wrap(v: i128) -> Self;
 }
 
 macro_rules! int_element {
     ($($t:ty),*) => {$(
         impl IntElement for $t {
             #[inline(always)]
-            fn widen(self) -> i64 {
-                self as i64
+            fn widen(self) -> i128 {
+                self as i128
             }
             #[inline(always)]
-            fn wrap(v: i64) -> Self {
+            fn wrap(v: i128) -> Self {
                 v as $t
             }
         }
     )*};
 }
-int_element!(i8, u8, i16, i32, i64);
+int_element!(i8, u8, i16, u16, i32, u32, i64, u64);
 
 /// `out = f(a, b)` element-wise over the broadcast `plan` (portable scalar loop: integer
 /// ops are not on any model's hot path).
@@ -656,7 +657,7 @@ fn int_run<T: IntElement>(
     a: &[T],
     b: &[T],
     out: &mut [T],
-    f: impl Fn(i64, i64) -> i64,
+    f: impl Fn(i128, i128) -> i128,
 ) {
     let inner = plan.rank - 1;
     let len = plan.dims[inner];
@@ -694,7 +695,7 @@ pub fn binary_int<T: IntElement>(
 /// the sign of the divisor (Python's `%`, ONNX `Mod` with `fmod = 0`); a zero divisor
 /// gives 0.
 #[inline]
-pub fn int_remainder(a: i64, b: i64, fmod: bool) -> i64 {
+pub fn int_remainder(a: i128, b: i128, fmod: bool) -> i128 {
     if b == 0 {
         return 0;
     }

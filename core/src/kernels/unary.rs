@@ -449,10 +449,10 @@ pub fn unary_int_inplace<T: crate::kernels::elementwise::IntElement>(
     op: UnaryOp,
     x: &mut [T],
 ) -> Result<()> {
-    let f: fn(i64) -> i64 = match op {
-        UnaryOp::Abs => i64::wrapping_abs,
-        UnaryOp::Neg => i64::wrapping_neg,
-        UnaryOp::Sign => i64::signum,
+    let f: fn(i128) -> i128 = match op {
+        UnaryOp::Abs => i128::wrapping_abs,
+        UnaryOp::Neg => i128::wrapping_neg,
+        UnaryOp::Sign => i128::signum,
         _ => {
             return Err(Error::InvalidArgument {
                 op: "unary",

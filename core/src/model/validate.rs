@@ -397,7 +397,14 @@ fn check_quant(m: &Model<'_>, id: usize, t: &TensorDef<'_>, shape: &Shape) -> R<
                 DType::U8 => (0, 255),
                 DType::I16 => (-32768, 32767),
                 DType::I32 => (0, 0),
-                DType::F32 | DType::F16 | DType::I64 | DType::Bool => {
+                DType::F32
+                | DType::F16
+                | DType::I64
+                | DType::Bool
+                | DType::F64
+                | DType::U16
+                | DType::U32
+                | DType::U64 => {
                     return Err(err("quantization parameters on a non-quantizable type"))
                 }
             };

@@ -1,5 +1,6 @@
 //! `Binary`: broadcasting element-wise arithmetic (NumPy broadcasting) in f32, or in one
-//! integer type (`i8`, `u8`, `i16`, `i32`, `i64`, wrapping as NumPy does).
+//! integer type (`i8`, `u8`, `i16`, `u16`, `i32`, `u32`, `i64`, `u64`, wrapping as NumPy
+//! does).
 
 use super::{Io, Op, Prepare};
 use crate::dtype::DType;
@@ -12,7 +13,16 @@ use crate::model::ModelError;
 pub struct Binary;
 
 /// The integer element types [`Binary`] computes in, by index (after f32, index 0).
-pub(crate) const INT_TYPES: [DType; 5] = [DType::I8, DType::U8, DType::I16, DType::I32, DType::I64];
+pub(crate) const INT_TYPES: [DType; 8] = [
+    DType::I8,
+    DType::U8,
+    DType::I16,
+    DType::I32,
+    DType::I64,
+    DType::U16,
+    DType::U32,
+    DType::U64,
+];
 
 /// Index of `d` for a binary kernel: 0 for f32, `1 + k` for [`INT_TYPES`]`[k]`.
 pub(crate) fn type_index(d: DType) -> Option<u32> {
@@ -82,7 +92,10 @@ impl Op for Binary {
             2 => int!(u8),
             3 => int!(i16),
             4 => int!(i32),
-            _ => int!(i64),
+            5 => int!(i64),
+            6 => int!(u16),
+            7 => int!(u32),
+            _ => int!(u64),
         }
     }
 }

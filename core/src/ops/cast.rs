@@ -30,6 +30,10 @@ pub const fn cast_type(d: DType) -> CastType {
         DType::I32 => CastType::I32,
         DType::I64 => CastType::I64,
         DType::Bool => CastType::Bool,
+        DType::F64 => CastType::F64,
+        DType::U16 => CastType::U16,
+        DType::U32 => CastType::U32,
+        DType::U64 => CastType::U64,
     }
 }
 

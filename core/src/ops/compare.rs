@@ -1,5 +1,5 @@
-//! `Compare`: broadcasting comparisons of two f32, integer (i8, u8, i16, i32, i64) or bool
-//! tensors, giving bool.
+//! `Compare`: broadcasting comparisons of two f32, f64, integer (i8, u8, i16, u16, i32,
+//! u32, i64, u64) or bool tensors, giving bool.
 
 use super::{Io, Op, Prepare};
 use crate::dtype::DType;
@@ -88,6 +88,10 @@ impl Op for Compare {
             DType::I16 => 5,
             // Bools are bytes 0 and 1: compared as such (Equal is the ONNX use).
             DType::Bool => 4,
+            DType::U16 => 6,
+            DType::U32 => 7,
+            DType::U64 => 8,
+            DType::F64 => 9,
             got => {
                 return Err(ModelError::DType {
                     op: cx.index(),
@@ -120,7 +124,11 @@ impl Op for Compare {
             2 => run::<i64>(op, io),
             3 => run::<i8>(op, io),
             4 => run::<u8>(op, io),
-            _ => run::<i16>(op, io),
+            5 => run::<i16>(op, io),
+            6 => run::<u16>(op, io),
+            7 => run::<u32>(op, io),
+            8 => run::<u64>(op, io),
+            _ => run::<f64>(op, io),
         }
     }
 }

@@ -48,7 +48,10 @@ impl Op for Mod {
             2 => int!(u8),
             3 => int!(i16),
             4 => int!(i32),
-            _ => int!(i64),
+            5 => int!(i64),
+            6 => int!(u16),
+            7 => int!(u32),
+            _ => int!(u64),
         }
     }
 }

@@ -112,6 +112,11 @@ fn value_bytes(v: f64, dtype: DType) -> Option<[u8; 8]> {
         DType::I32 => b = int_bytes(v, i32::MIN.into(), i32::MAX.into())?,
         DType::I64 => b = int_bytes(v, i64::MIN, i64::MAX)?,
         DType::Bool => b = int_bytes(v, 0, 1)?,
+        DType::F64 => b = v.to_le_bytes(),
+        DType::U16 => b = int_bytes(v, 0, u16::MAX.into())?,
+        DType::U32 => b = int_bytes(v, 0, u32::MAX.into())?,
+        // Fill values above i64::MAX are not representable in the attribute's range check.
+        DType::U64 => b = int_bytes(v, 0, i64::MAX)?,
     }
     // Only the element's own bytes are kept (the integers' sign extension is dropped).
     for x in &mut b[dtype.size()..] {

@@ -108,7 +108,10 @@ impl Op for Unary {
             2 => kernel::unary_int_inplace(op, io.out::<u8>(0)?),
             3 => kernel::unary_int_inplace(op, io.out::<i16>(0)?),
             4 => kernel::unary_int_inplace(op, io.out::<i32>(0)?),
-            _ => kernel::unary_int_inplace(op, io.out::<i64>(0)?),
+            5 => kernel::unary_int_inplace(op, io.out::<i64>(0)?),
+            6 => kernel::unary_int_inplace(op, io.out::<u16>(0)?),
+            7 => kernel::unary_int_inplace(op, io.out::<u32>(0)?),
+            _ => kernel::unary_int_inplace(op, io.out::<u64>(0)?),
         }
     }
 }

@@ -50,7 +50,20 @@ impl Const {
                 .collect(),
             DType::I8 => b.iter().map(|&v| i64::from(v as i8)).collect(),
             DType::U8 | DType::Bool => b.iter().map(|&v| i64::from(v)).collect(),
-            DType::F32 | DType::F16 => return None,
+            DType::U16 => b
+                .chunks_exact(2)
+                .map(|c| i64::from(u16::from_le_bytes([c[0], c[1]])))
+                .collect(),
+            DType::U32 => b
+                .chunks_exact(4)
+                .map(|c| i64::from(u32::from_le_bytes(c.try_into().unwrap_or([0; 4]))))
+                .collect(),
+            // Values above i64::MAX wrap (they are never shapes or axes).
+            DType::U64 => b
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as i64)
+                .collect(),
+            DType::F32 | DType::F16 | DType::F64 => return None,
         })
     }
 
@@ -62,6 +75,11 @@ impl Const {
                 .bytes
                 .chunks_exact(2)
                 .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            DType::F64 => self
+                .bytes
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32)
                 .collect(),
             _ => self
                 .to_i64()
@@ -93,6 +111,10 @@ pub fn dtype_of(code: i32) -> Option<DType> {
         T::Int64 => DType::I64,
         T::Bool => DType::Bool,
         T::Float16 => DType::F16,
+        T::Double => DType::F64,
+        T::Uint16 => DType::U16,
+        T::Uint32 => DType::U32,
+        T::Uint64 => DType::U64,
         _ => return None,
     })
 }
@@ -109,6 +131,10 @@ pub fn code_of(d: DType) -> i32 {
         DType::I64 => T::Int64,
         DType::Bool => T::Bool,
         DType::F16 => T::Float16,
+        DType::F64 => T::Double,
+        DType::U16 => T::Uint16,
+        DType::U32 => T::Uint32,
+        DType::U64 => T::Uint64,
     }) as i32
 }
 
@@ -199,8 +225,24 @@ fn typed_bytes(t: &TensorProto, dtype: DType, n: usize) -> std::result::Result<V
             count(t.int32_data.len())?;
             bytemuck::cast_slice(&t.int32_data).to_vec()
         }
+        DType::F64 => {
+            count(t.double_data.len())?;
+            bytemuck::cast_slice(&t.double_data).to_vec()
+        }
+        // uint64_data holds UINT32 and UINT64.
+        DType::U64 => {
+            count(t.uint64_data.len())?;
+            bytemuck::cast_slice(&t.uint64_data).to_vec()
+        }
+        DType::U32 => {
+            count(t.uint64_data.len())?;
+            t.uint64_data
+                .iter()
+                .flat_map(|&v| (v as u32).to_le_bytes())
+                .collect()
+        }
         // int32_data holds every narrower type, one value per entry (FLOAT16 as its bits).
-        DType::I16 | DType::F16 => {
+        DType::I16 | DType::F16 | DType::U16 => {
             count(t.int32_data.len())?;
             t.int32_data
                 .iter()

@@ -1,5 +1,5 @@
-//! Cast (ONNX `Cast`, `numpy.astype`) between f32, f16, i8, u8, i16, i32, i64 and bool,
-//! on little-endian byte buffers.
+//! Cast (ONNX `Cast`, `numpy.astype`) between f32, f16, f64, i8, u8, i16, u16, i32, u32,
+//! i64, u64 and bool, on little-endian byte buffers.
 //!
 //! Elements are read and written as little-endian bytes one at a time, so the buffers need
 //! no alignment. Each (source, destination) pair is its own monomorphised loop; the
@@ -27,6 +27,14 @@ pub enum CastType {
     I64,
     /// Boolean, one byte: 0 is false, anything else true (written as 1).
     Bool,
+    /// 64-bit IEEE float.
+    F64,
+    /// Unsigned 16-bit integer.
+    U16,
+    /// Unsigned 32-bit integer.
+    U32,
+    /// Unsigned 64-bit integer.
+    U64,
 }
 
 impl CastType {
@@ -34,9 +42,9 @@ impl CastType {
     pub const fn size(self) -> usize {
         match self {
             CastType::I8 | CastType::U8 | CastType::Bool => 1,
-            CastType::F16 | CastType::I16 => 2,
-            CastType::F32 | CastType::I32 => 4,
-            CastType::I64 => 8,
+            CastType::F16 | CastType::I16 | CastType::U16 => 2,
+            CastType::F32 | CastType::I32 | CastType::U32 => 4,
+            CastType::I64 | CastType::F64 | CastType::U64 => 8,
         }
     }
 }
@@ -44,8 +52,10 @@ impl CastType {
 /// A value in transit: every source type is exactly one of these.
 #[derive(Clone, Copy)]
 enum Value {
-    Float(f32),
-    Int(i64),
+    /// A float value (f32 and f16 sources are exact in f64).
+    Float(f64),
+    /// An integer value (every integer type fits i128).
+    Int(i128),
 }
 
 /// One element type's byte encoding and conversions.
@@ -65,12 +75,12 @@ impl Lane for f32 {
     const SIZE: usize = 4;
     #[inline(always)]
     fn load(b: &[u8]) -> Value {
-        Value::Float(f32::from_le_bytes(bytes(b)))
+        Value::Float(f64::from(f32::from_le_bytes(bytes(b))))
     }
     #[inline(always)]
     fn store(v: Value, b: &mut [u8]) {
         let x = match v {
-            Value::Float(f) => f,
+            Value::Float(f) => f as f32,
             Value::Int(i) => i as f32,
         };
         b.copy_from_slice(&x.to_le_bytes());
@@ -81,12 +91,12 @@ impl Lane for f16 {
     const SIZE: usize = 2;
     #[inline(always)]
     fn load(b: &[u8]) -> Value {
-        Value::Float(f16::from_bits(u16::from_le_bytes(bytes(b))).to_f32())
+        Value::Float(f16::from_bits(u16::from_le_bytes(bytes(b))).to_f64())
     }
     #[inline(always)]
     fn store(v: Value, b: &mut [u8]) {
         let x = match v {
-            Value::Float(f) => f16::from_f32(f),
+            Value::Float(f) => f16::from_f64(f),
             Value::Int(i) => f16::from_f32(i as f32),
         };
         b.copy_from_slice(&x.to_bits().to_le_bytes());
@@ -101,7 +111,7 @@ macro_rules! int_lane {
             const SIZE: usize = core::mem::size_of::<$t>();
             #[inline(always)]
             fn load(b: &[u8]) -> Value {
-                Value::Int(i64::from(<$t>::from_le_bytes(bytes(b))))
+                Value::Int(i128::from(<$t>::from_le_bytes(bytes(b))))
             }
             #[inline(always)]
             fn store(v: Value, b: &mut [u8]) {
@@ -114,13 +124,29 @@ macro_rules! int_lane {
         }
     )*};
 }
-int_lane!(i8, u8, i16, i32, i64);
+int_lane!(i8, u8, i16, u16, i32, u32, i64, u64);
+
+impl Lane for f64 {
+    const SIZE: usize = 8;
+    #[inline(always)]
+    fn load(b: &[u8]) -> Value {
+        Value::Float(f64::from_le_bytes(bytes(b)))
+    }
+    #[inline(always)]
+    fn store(v: Value, b: &mut [u8]) {
+        let x = match v {
+            Value::Float(f) => f,
+            Value::Int(i) => i as f64,
+        };
+        b.copy_from_slice(&x.to_le_bytes());
+    }
+}
 
 impl Lane for bool {
     const SIZE: usize = 1;
     #[inline(always)]
     fn load(b: &[u8]) -> Value {
-        Value::Int(i64::from(b.first().is_some_and(|&v| v != 0)))
+        Value::Int(i128::from(b.first().is_some_and(|&v| v != 0)))
     }
     #[inline(always)]
     fn store(v: Value, b: &mut [u8]) {
@@ -150,6 +176,10 @@ fn run_from<S: Lane>(src: &[u8], dst: &mut [u8], to: CastType) {
         CastType::I32 => run::<S, i32>(src, dst),
         CastType::I64 => run::<S, i64>(src, dst),
         CastType::Bool => run::<S, bool>(src, dst),
+        CastType::F64 => run::<S, f64>(src, dst),
+        CastType::U16 => run::<S, u16>(src, dst),
+        CastType::U32 => run::<S, u32>(src, dst),
+        CastType::U64 => run::<S, u64>(src, dst),
     }
 }
 
@@ -193,6 +223,10 @@ pub fn cast(src: &[u8], from: CastType, dst: &mut [u8], to: CastType, n: usize) 
         CastType::I32 => run_from::<i32>(src, dst, to),
         CastType::I64 => run_from::<i64>(src, dst, to),
         CastType::Bool => run_from::<bool>(src, dst, to),
+        CastType::F64 => run_from::<f64>(src, dst, to),
+        CastType::U16 => run_from::<u16>(src, dst, to),
+        CastType::U32 => run_from::<u32>(src, dst, to),
+        CastType::U64 => run_from::<u64>(src, dst, to),
     }
     Ok(())
 }
