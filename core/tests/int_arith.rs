@@ -4,7 +4,7 @@
 //! f32 reference kernel on small integers, where f32 arithmetic is exact.
 
 use born_core::kernels::elementwise::{
-    binary_int, binary_reference, int_remainder, remainder, BinaryOp,
+    binary_int, binary_reference, int_binary, int_remainder, BinaryOp, IntOp,
 };
 use born_core::kernels::unary::{unary_int_inplace, UnaryOp};
 use born_core::Shape;
@@ -21,9 +21,9 @@ fn hand_values() {
     let mut out = [0i64; 5];
     binary_int(BinaryOp::Div, &a, &s, &b, &s, &mut out, &s).unwrap();
     assert_eq!(out, [2, -2, -2, 2, 0], "division truncates toward zero");
-    remainder(false, &a, &s, &b, &s, &mut out, &s).unwrap();
+    int_binary(IntOp::Mod, &a, &s, &b, &s, &mut out, &s).unwrap();
     assert_eq!(out, [1, 2, -2, -1, 0], "Python's %: the divisor's sign");
-    remainder(true, &a, &s, &b, &s, &mut out, &s).unwrap();
+    int_binary(IntOp::Fmod, &a, &s, &b, &s, &mut out, &s).unwrap();
     assert_eq!(out, [1, -1, 1, -1, 0], "C's %: the dividend's sign");
     assert_eq!(int_remainder(5, 0, false), 0);
     assert_eq!(BinaryOp::Div.apply_int(5, 0), 0);
@@ -64,6 +64,29 @@ fn hand_values() {
     )
     .unwrap();
     assert_eq!(u, [255, 198]);
+
+    // Bitwise ops and shifts (ONNX BitShift on unsigned types; a full-width shift is 0).
+    let mut b8 = [0u8; 4];
+    let s4 = sh(&[4]);
+    let (x8, y8) = ([0b1100u8, 0xF0, 1, 255], [0b1010u8, 0x0F, 7, 3]);
+    int_binary(IntOp::And, &x8, &s4, &y8, &s4, &mut b8, &s4).unwrap();
+    assert_eq!(b8, [0b1000, 0, 1, 3]);
+    int_binary(IntOp::Or, &x8, &s4, &y8, &s4, &mut b8, &s4).unwrap();
+    assert_eq!(b8, [0b1110, 0xFF, 7, 255]);
+    int_binary(IntOp::Xor, &x8, &s4, &y8, &s4, &mut b8, &s4).unwrap();
+    assert_eq!(b8, [0b0110, 0xFF, 6, 252]);
+    int_binary(IntOp::ShiftLeft, &x8, &s4, &[1u8, 4, 7, 8], &s4, &mut b8, &s4).unwrap();
+    assert_eq!(b8, [0b11000, 0, 128, 0]);
+    int_binary(IntOp::ShiftRight, &x8, &s4, &[2u8, 4, 0, 9], &s4, &mut b8, &s4).unwrap();
+    assert_eq!(b8, [0b11, 0x0F, 1, 0]);
+    let mut i8o = [0i8; 2];
+    let s2b = sh(&[2]);
+    int_binary(IntOp::ShiftRight, &[-128i8, -1], &s2b, &[3i8, 9], &s2b, &mut i8o, &s2b).unwrap();
+    assert_eq!(i8o, [-16, -1], "arithmetic shift of signed values");
+    let mut u64o = [0u64; 1];
+    let s1b = sh(&[1]);
+    int_binary(IntOp::ShiftLeft, &[u64::MAX], &s1b, &[63u64], &s1b, &mut u64o, &s1b).unwrap();
+    assert_eq!(u64o, [1 << 63]);
 
     let mut v = [-128i8, -3, 0, 9];
     unary_int_inplace(UnaryOp::Abs, &mut v).unwrap();

@@ -691,6 +691,67 @@ pub fn binary_int<T: IntElement>(
     Ok(())
 }
 
+/// An operation defined on integers only ([`int_binary`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum IntOp {
+    /// Remainder with the divisor's sign (Python's `%`, ONNX `Mod` with `fmod = 0`); a zero
+    /// divisor gives 0.
+    Mod,
+    /// Remainder with the dividend's sign (C's `%`, ONNX `fmod = 1`); a zero divisor gives 0.
+    Fmod,
+    /// Bitwise and.
+    And,
+    /// Bitwise or.
+    Or,
+    /// Bitwise exclusive or.
+    Xor,
+    /// `a << b`; a shift by the type's width or more gives 0 (ONNX `BitShift`).
+    ShiftLeft,
+    /// `a >> b` (logical on unsigned types, arithmetic on signed ones); a shift by the
+    /// type's width or more gives 0, or -1 for a negative signed value.
+    ShiftRight,
+}
+
+impl IntOp {
+    /// Every operation, in variant order ([`IntOp::code`] indexes it).
+    pub const ALL: [IntOp; 7] = [
+        IntOp::Mod,
+        IntOp::Fmod,
+        IntOp::And,
+        IntOp::Or,
+        IntOp::Xor,
+        IntOp::ShiftLeft,
+        IntOp::ShiftRight,
+    ];
+
+    /// The variant's position in [`IntOp::ALL`].
+    pub fn code(self) -> u32 {
+        IntOp::ALL.iter().position(|&b| b == self).unwrap_or(0) as u32
+    }
+
+    /// The operation on values widened to `i128` from a type of `bits` bits (the result is
+    /// wrapped back to the type by the caller).
+    #[inline]
+    pub fn apply(self, a: i128, b: i128, bits: u32) -> i128 {
+        match self {
+            IntOp::Mod => int_remainder(a, b, false),
+            IntOp::Fmod => int_remainder(a, b, true),
+            IntOp::And => a & b,
+            IntOp::Or => a | b,
+            IntOp::Xor => a ^ b,
+            IntOp::ShiftLeft => match u32::try_from(b) {
+                Ok(s) if s < bits => a << s,
+                _ => 0,
+            },
+            IntOp::ShiftRight => match u32::try_from(b) {
+                Ok(s) if s < bits => a >> s,
+                _ if a < 0 => -1,
+                _ => 0,
+            },
+        }
+    }
+}
+
 /// The integer remainder of `a / b`: with `fmod` the sign of the dividend (C's `%`), else
 /// the sign of the divisor (Python's `%`, ONNX `Mod` with `fmod = 0`); a zero divisor
 /// gives 0.
@@ -707,9 +768,9 @@ pub fn int_remainder(a: i128, b: i128, fmod: bool) -> i128 {
     }
 }
 
-/// `out = a mod b` ([`int_remainder`]) with NumPy broadcasting. Errors as for [`binary`].
-pub fn remainder<T: IntElement>(
-    fmod: bool,
+/// `out = op(a, b)` ([`IntOp::apply`]) with NumPy broadcasting. Errors as for [`binary`].
+pub fn int_binary<T: IntElement>(
+    op: IntOp,
     a: &[T],
     a_shape: &Shape,
     b: &[T],
@@ -717,8 +778,9 @@ pub fn remainder<T: IntElement>(
     out: &mut [T],
     out_shape: &Shape,
 ) -> Result<()> {
+    let bits = 8 * core::mem::size_of::<T>() as u32;
     if let Some(plan) = prepare(a, a_shape, b, b_shape, out, out_shape)? {
-        int_run(&plan, a, b, out, |x, y| int_remainder(x, y, fmod));
+        int_run(&plan, a, b, out, |x, y| op.apply(x, y, bits));
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ pub(crate) mod registry;
 pub mod activation;
 pub mod binary;
 pub mod conv2d;
+pub mod conv_transpose;
 pub mod embedding;
 pub mod fully_connected;
 pub mod norm;
@@ -116,6 +117,7 @@ macro_rules! all_ops {
 all_ops! {
     fully_connected::FullyConnected,
     conv2d::Conv2d,
+    conv_transpose::ConvTranspose2d,
     pool::MaxPool2d,
     pool::AvgPool2d,
     pool::GlobalAvgPool2d,
@@ -158,7 +160,7 @@ all_ops! {
     reduce::Reduce,
     arg_max::ArgMax,
     arg_min::ArgMin,
-    modulo::Mod,
+    modulo::IntBinary,
 }
 
 /// The resolver with every op, as a `static` (what [`Model::from_bytes`] and

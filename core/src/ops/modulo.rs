@@ -1,46 +1,36 @@
-//! `Mod`: the broadcasting integer remainder (ONNX `Mod` on integer types).
+//! `IntBinary`: broadcasting integer-only operations: the remainder (ONNX `Mod`), bitwise
+//! and, or, xor (ONNX `BitwiseAnd`/`Or`/`Xor`, and `BitwiseNot` as xor with all ones) and
+//! shifts (ONNX `BitShift`).
 
 use super::binary::same_type_broadcast;
 use super::{Io, Op, Prepare};
 use crate::error::Result;
-use crate::kernels::elementwise;
+use crate::kernels::elementwise::{self, IntOp};
 use crate::model::ModelError;
-use serde::{Deserialize, Serialize};
 
-/// Integer remainder `a mod b`; inputs `a`, `b` of one integer type (`i8`, `u8`, `i16`,
-/// `i32`, `i64`); output of that type and the broadcast shape. A zero divisor gives 0.
-pub struct Mod;
+/// Integer operation [`IntOp`]; inputs `a`, `b` of one integer type (`i8`, `u8`, `i16`,
+/// `u16`, `i32`, `u32`, `i64`, `u64`); output of that type and the broadcast shape.
+pub struct IntBinary;
 
-/// Attributes of [`Mod`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModAttrs {
-    /// The result has the dividend's sign (C's `%`, ONNX `fmod = 1`); otherwise the
-    /// divisor's (Python's `%`, ONNX `fmod = 0`).
-    pub fmod: bool,
-}
-
-impl Op for Mod {
+impl Op for IntBinary {
     const ID: u16 = 106;
-    const NAME: &'static str = "Mod";
+    const NAME: &'static str = "IntBinary";
     const INPUTS: (usize, usize) = (2, 2);
-    type Attrs = ModAttrs;
+    type Attrs = IntOp;
     type Params = [u32; 2];
 
-    fn prepare(
-        a: &ModAttrs,
-        cx: &mut Prepare<'_, '_>,
-    ) -> core::result::Result<[u32; 2], ModelError> {
+    fn prepare(a: &IntOp, cx: &mut Prepare<'_, '_>) -> core::result::Result<[u32; 2], ModelError> {
         let ty = same_type_broadcast(cx, false)?;
-        Ok([u32::from(a.fmod), ty])
+        Ok([a.code(), ty])
     }
 
     fn eval(p: &[u32; 2], io: &mut Io<'_>, _: &mut [u8]) -> Result<()> {
-        let fmod = p[0] != 0;
+        let op = IntOp::ALL.get(p[0] as usize).copied().unwrap_or(IntOp::Mod);
         let (xs, ys, os) = (io.shape(0), io.shape(1), io.out_shape(0));
         macro_rules! int {
             ($t:ty) => {{
                 let (x, y) = (io.input::<$t>(0)?, io.input::<$t>(1)?);
-                elementwise::remainder(fmod, x, &xs, y, &ys, io.out::<$t>(0)?, &os)
+                elementwise::int_binary(op, x, &xs, y, &ys, io.out::<$t>(0)?, &os)
             }};
         }
         match p[1] {

@@ -48,6 +48,7 @@ mod im2col;
 mod reference;
 #[cfg(target_arch = "x86_64")]
 mod shifted;
+pub mod transpose;
 
 pub use reference::conv2d_reference;
 

@@ -14,7 +14,8 @@ use born_core::ops::binary::Binary;
 use born_core::ops::cast::{Cast, CastAttrs};
 use born_core::ops::compare::{Compare, CompareAttrs};
 use born_core::ops::logical::{Logical, LogicalAttrs};
-use born_core::ops::modulo::{Mod, ModAttrs};
+use born_core::kernels::elementwise::IntOp;
+use born_core::ops::modulo::IntBinary;
 use born_core::ops::not::Not;
 use born_core::ops::unary::{Unary, UnaryAttrs};
 use born_core::ops::where_select::Where;
@@ -128,11 +129,49 @@ pub fn pow(cx: &mut NodeCx<'_>) -> Out {
 /// `Mod` on integers (`fmod` picks the sign rule).
 pub fn modulo(cx: &mut NodeCx<'_>) -> Out {
     let fmod = cx.attrs.int("fmod", 0)? != 0;
-    if cx.dtype(0)? == DType::F32 || cx.dtype(0)? == DType::F16 {
+    if matches!(cx.dtype(0)?, DType::F32 | DType::F16 | DType::F64) {
         return Err(cx.err("Mod of floating-point values is not supported by born"));
     }
+    int_op(cx, if fmod { IntOp::Fmod } else { IntOp::Mod })
+}
+
+fn int_op(cx: &mut NodeCx<'_>, op: IntOp) -> Out {
     let (a, b) = (cx.tensor(0)?, cx.tensor(1)?);
-    one(cx.op::<Mod>(ModAttrs { fmod }, &[a, b])?)
+    one(cx.op::<IntBinary>(op, &[a, b])?)
+}
+
+pub fn bitwise_and(cx: &mut NodeCx<'_>) -> Out {
+    int_op(cx, IntOp::And)
+}
+pub fn bitwise_or(cx: &mut NodeCx<'_>) -> Out {
+    int_op(cx, IntOp::Or)
+}
+pub fn bitwise_xor(cx: &mut NodeCx<'_>) -> Out {
+    int_op(cx, IntOp::Xor)
+}
+
+/// `BitwiseNot`: xor with all ones.
+pub fn bitwise_not(cx: &mut NodeCx<'_>) -> Out {
+    let dtype = cx.dtype(0)?;
+    if matches!(dtype, DType::F32 | DType::F16 | DType::F64 | DType::Bool) {
+        return Err(cx.err(format!("BitwiseNot of {dtype:?}")));
+    }
+    let ones = cx.new_const(Const {
+        dtype,
+        dims: vec![],
+        bytes: vec![0xFF; dtype.size()],
+    })?;
+    let x = cx.tensor(0)?;
+    one(cx.op::<IntBinary>(IntOp::Xor, &[x, ones])?)
+}
+
+/// `BitShift` (`direction` LEFT or RIGHT).
+pub fn bit_shift(cx: &mut NodeCx<'_>) -> Out {
+    match cx.attrs.string("direction", "")?.as_str() {
+        "LEFT" => int_op(cx, IntOp::ShiftLeft),
+        "RIGHT" => int_op(cx, IntOp::ShiftRight),
+        d => Err(cx.err(format!("direction `{d}` is not LEFT or RIGHT"))),
+    }
 }
 
 /// A variadic operator folded left to right with `op`.

@@ -5,6 +5,7 @@
 //! is known the converter runs the same translation on born's interpreter to fold it.
 
 mod attention;
+mod conv_transpose;
 mod elementwise;
 mod loss;
 mod nn;
@@ -73,6 +74,11 @@ static TABLE: &[(&str, Handler)] = &[
     ("Div", h(7, elementwise::div)),
     ("Pow", h(7, elementwise::pow)),
     ("Mod", h(10, elementwise::modulo)),
+    ("BitwiseAnd", h(18, elementwise::bitwise_and)),
+    ("BitwiseOr", h(18, elementwise::bitwise_or)),
+    ("BitwiseXor", h(18, elementwise::bitwise_xor)),
+    ("BitwiseNot", h(18, elementwise::bitwise_not)),
+    ("BitShift", h(11, elementwise::bit_shift)),
     ("Max", h(8, elementwise::max)),
     ("Min", h(8, elementwise::min)),
     ("Sum", h(8, elementwise::sum)),
@@ -152,6 +158,7 @@ static TABLE: &[(&str, Handler)] = &[
     ("CastLike", h(15, shape::cast_like)),
     // Neural-network layers.
     ("Conv", h(1, nn::conv)),
+    ("ConvTranspose", h(1, conv_transpose::conv_transpose)),
     ("MaxPool", h(1, nn::max_pool)),
     ("AveragePool", h(1, nn::average_pool)),
     ("GlobalAveragePool", h(1, nn::global_average_pool)),
