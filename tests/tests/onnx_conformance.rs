@@ -145,11 +145,11 @@ fn run_case(dir: &Path) -> Result<(), Failure> {
     }
     let mut fed: Vec<&Const> = inputs.iter().collect();
     let mut converted = onnx::convert_bytes(&model, Some(dir), &opts);
-    // Shape-like inputs (a reshape's target, axes, pads) are graph inputs in these tests
-    // where exporters write initializers: freeze the integer inputs to the test's values
-    // and convert again.
+    // Shape-like inputs (a reshape's target, axes, pads, a branch condition, a trip count)
+    // are graph inputs in these tests where exporters write initializers or constants:
+    // freeze the integer and bool inputs to the test's values and convert again.
     if let Err(OnnxError::NotConstant { .. }) = converted {
-        let frozen = |c: &Const| matches!(c.dtype, DType::I64 | DType::I32);
+        let frozen = |c: &Const| matches!(c.dtype, DType::I64 | DType::I32 | DType::Bool);
         let opts = Options {
             input_shapes: opts
                 .input_shapes

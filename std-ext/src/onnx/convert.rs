@@ -9,7 +9,7 @@
 
 use super::attrs::Attrs;
 use super::error::{OnnxError, Result, Unsupported};
-use super::model::{canonical_domain, node_name, order};
+use super::model::{canonical_domain, node_name, order, order_in};
 use super::ops::{self, Handler};
 use super::proto::{GraphProto, NodeProto};
 use super::tensor::{self, Const};
@@ -58,7 +58,7 @@ pub enum Value {
 }
 
 /// Known values already placed as constants of the graph, by address.
-type Placed = HashMap<*const Const, (Rc<Const>, usize)>;
+pub(crate) type Placed = HashMap<*const Const, (Rc<Const>, usize)>;
 
 /// What a translation sees of its node.
 pub struct NodeCx<'a> {
@@ -252,6 +252,29 @@ impl NodeCx<'_> {
     }
 }
 
+impl<'a> NodeCx<'a> {
+    /// A context for node `n` with the given input values and no reader counts (what the
+    /// control-flow translations use to add ops of their own).
+    pub(crate) fn for_node(
+        conv: &'a mut Converter,
+        n: &'a NodeProto,
+        k: usize,
+        opset: i64,
+        inputs: Vec<Option<Value>>,
+    ) -> NodeCx<'a> {
+        NodeCx {
+            node: n,
+            name: node_name(n, k),
+            opset,
+            inputs,
+            attrs: Attrs::new(n),
+            readers: Vec::new(),
+            g: &mut conv.graph,
+            placed: &mut conv.placed,
+        }
+    }
+}
+
 /// Adds `c` to `g` as a constant tensor.
 pub(crate) fn place_const(g: &mut Graph, name: &str, c: &Const) -> born_core::Result<usize> {
     let shape = Shape::new(&c.dims)?;
@@ -293,11 +316,11 @@ pub fn convert_file(path: &Path, opts: &Options) -> Result<Converted> {
     convert_bytes(&bytes, path.parent(), opts)
 }
 
-struct Converter {
-    graph: Graph,
+pub(crate) struct Converter {
+    pub(crate) graph: Graph,
     opsets: HashMap<String, i64>,
     values: HashMap<String, Value>,
-    placed: Placed,
+    pub(crate) placed: Placed,
     readers: HashMap<String, usize>,
     notes: Vec<String>,
 }
@@ -392,6 +415,15 @@ impl Converter {
             let n = &g.node[k];
             let domain = canonical_domain(n.domain());
             let opset = self.opsets.get(domain).copied();
+            if domain.is_empty() && super::control::CONTROL.contains(&n.op_type()) {
+                for a in &n.attribute {
+                    for sub in a.g.iter().chain(&a.graphs) {
+                        let all: Vec<usize> = (0..sub.node.len()).collect();
+                        self.check_supported(sub, &all)?;
+                    }
+                }
+                continue;
+            }
             let ok = opset.is_some_and(|v| ops::lookup(n.op_type(), domain, v).is_some());
             if ok {
                 continue;
@@ -511,6 +543,10 @@ impl Converter {
     fn node(&mut self, n: &NodeProto, k: usize) -> Result<()> {
         let domain = canonical_domain(n.domain());
         let opset = self.opsets.get(domain).copied().unwrap_or(0);
+        if domain.is_empty() && super::control::CONTROL.contains(&n.op_type()) {
+            let outs = super::control::run(self, n, k, opset)?;
+            return self.bind_outputs(n, k, outs);
+        }
         let handler = ops::lookup(n.op_type(), domain, opset).ok_or_else(|| {
             OnnxError::Unsupported(vec![Unsupported {
                 op_type: n.op_type().to_string(),
@@ -554,6 +590,11 @@ impl Converter {
             };
             (handler.run)(&mut cx)?
         };
+        self.bind_outputs(n, k, outs)
+    }
+
+    /// Records node `n`'s output values by name; every named output must be produced.
+    fn bind_outputs(&mut self, n: &NodeProto, k: usize, outs: Vec<Value>) -> Result<()> {
         for (name, v) in n.output.iter().zip(outs) {
             if !name.is_empty() {
                 self.values.insert(name.clone(), v);
@@ -569,6 +610,59 @@ impl Converter {
             }
         }
         Ok(())
+    }
+
+    /// The value named `name` in the current scope.
+    pub(crate) fn value(&self, name: &str) -> Option<Value> {
+        self.values.get(name).cloned()
+    }
+
+    /// Translates subgraph `g` (a branch or loop body) with its inputs bound to `inputs`;
+    /// returns its outputs' values. Its nodes may read the enclosing scopes' values; its own
+    /// names are dropped afterwards.
+    pub(crate) fn run_subgraph(
+        &mut self,
+        g: &GraphProto,
+        inputs: Vec<Value>,
+    ) -> Result<Vec<Value>> {
+        if g.input.len() != inputs.len() {
+            return Err(OnnxError::Malformed(format!(
+                "subgraph `{}` has {} inputs, {} are bound",
+                g.name(),
+                g.input.len(),
+                inputs.len()
+            )));
+        }
+        let saved = self.values.clone();
+        let result = (|| {
+            for t in &g.initializer {
+                self.values.insert(
+                    t.name().to_string(),
+                    Value::Known(Rc::new(tensor::from_proto(t, None)?)),
+                );
+            }
+            for (i, v) in g.input.iter().zip(inputs) {
+                self.values.insert(i.name().to_string(), v);
+            }
+            let outer: HashSet<&str> = saved.keys().map(String::as_str).collect();
+            let order = order_in(g, &outer)?;
+            for k in order {
+                self.node(&g.node[k], k)?;
+            }
+            g.output
+                .iter()
+                .map(|o| {
+                    self.values.get(o.name()).cloned().ok_or_else(|| {
+                        OnnxError::Malformed(format!(
+                            "subgraph output `{}` is never computed",
+                            o.name()
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })();
+        self.values = saved;
+        result
     }
 
     fn output(&mut self, name: &str) -> Result<()> {
@@ -608,7 +702,7 @@ fn live_nodes(g: &GraphProto, order: &[usize]) -> Vec<usize> {
         let n = &g.node[k];
         if n.output.iter().any(|o| needed.contains(o.as_str())) {
             live[k] = true;
-            needed.extend(n.input.iter().map(String::as_str));
+            needed.extend(super::model::reads(n));
         }
     }
     order.iter().copied().filter(|&k| live[k]).collect()

@@ -16,6 +16,7 @@
 //! [`Graph`]: born_core::model::graph::Graph
 
 mod attrs;
+mod control;
 mod convert;
 pub mod error;
 mod model;

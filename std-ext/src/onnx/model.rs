@@ -51,7 +51,26 @@ pub fn node_name(n: &NodeProto, k: usize) -> String {
 /// or outputs of earlier nodes. Errors on a dangling input, a value produced twice, or a
 /// cycle.
 pub fn order(g: &GraphProto) -> Result<Vec<usize>> {
-    let mut available: HashSet<&str> = HashSet::new();
+    order_in(g, &HashSet::new())
+}
+
+/// Every value name a node reads: its inputs, and what the nodes of its subgraphs
+/// (`If`'s branches, `Loop`'s and `Scan`'s bodies, at any depth) read.
+pub fn reads(n: &NodeProto) -> Vec<&str> {
+    let mut out: Vec<&str> = n.input.iter().map(String::as_str).collect();
+    for a in &n.attribute {
+        for g in a.g.iter().chain(&a.graphs) {
+            for m in &g.node {
+                out.extend(reads(m));
+            }
+        }
+    }
+    out
+}
+
+/// [`order`] for a subgraph, which may also read the enclosing graphs' values `outer`.
+pub fn order_in(g: &GraphProto, outer: &HashSet<&str>) -> Result<Vec<usize>> {
+    let mut available: HashSet<&str> = outer.clone();
     available.insert("");
     for i in &g.input {
         available.insert(i.name());
@@ -87,16 +106,16 @@ pub fn order(g: &GraphProto) -> Result<Vec<usize>> {
         .node
         .iter()
         .map(|n| {
-            n.input
-                .iter()
-                .filter(|i| producer.contains_key(i.as_str()))
+            reads(n)
+                .into_iter()
+                .filter(|i| producer.contains_key(i))
                 .count()
         })
         .collect();
     let mut readers: HashMap<usize, Vec<usize>> = HashMap::new();
     for (k, n) in g.node.iter().enumerate() {
-        for i in &n.input {
-            if let Some(&p) = producer.get(i.as_str()) {
+        for i in reads(n) {
+            if let Some(&p) = producer.get(i) {
                 readers.entry(p).or_default().push(k);
             }
         }
