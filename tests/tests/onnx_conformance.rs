@@ -143,32 +143,50 @@ fn run_case(dir: &Path) -> Result<(), Failure> {
     if names.len() != inputs.len() {
         return Err(Failure::Input);
     }
-    let mut fed: Vec<&Const> = inputs.iter().collect();
     let mut converted = onnx::convert_bytes(&model, Some(dir), &opts);
-    // Shape-like inputs (a reshape's target, axes, pads, a branch condition, a trip count)
-    // are graph inputs in these tests where exporters write initializers or constants:
-    // freeze the integer and bool inputs to the test's values and convert again.
-    if let Err(OnnxError::NotConstant { .. }) = converted {
-        let frozen = |c: &Const| matches!(c.dtype, DType::I64 | DType::I32 | DType::Bool);
+    // Inputs born needs known when converting (a reshape's target, axes, pads, scales, a
+    // branch condition, a trip count) are graph inputs in these tests where exporters
+    // write initializers or constants: freeze the one the converter names to the test's
+    // value (or, when it names a value computed from inputs, every integer and bool input)
+    // and convert again.
+    let mut frozen: Vec<usize> = Vec::new();
+    for _ in 0..8 {
+        let Err(OnnxError::NotConstant { input, .. }) = &converted else {
+            break;
+        };
+        let before = frozen.len();
+        match names.iter().position(|n| n == input) {
+            Some(k) if !frozen.contains(&k) => frozen.push(k),
+            _ => {
+                let more: Vec<usize> = (0..names.len())
+                    .filter(|&k| {
+                        !frozen.contains(&k)
+                            && matches!(inputs[k].dtype, DType::I64 | DType::I32 | DType::Bool)
+                    })
+                    .collect();
+                frozen.extend(more);
+            }
+        }
+        if frozen.len() == before {
+            break;
+        }
         let opts = Options {
-            input_shapes: opts
-                .input_shapes
-                .iter()
-                .zip(&inputs)
-                .filter(|(_, c)| !frozen(c))
-                .map(|(s, _)| s.clone())
+            input_shapes: (0..names.len())
+                .filter(|k| !frozen.contains(k))
+                .map(|k| opts.input_shapes[k].clone())
                 .collect(),
-            input_values: names
+            input_values: frozen
                 .iter()
-                .zip(&inputs)
-                .filter(|(_, c)| frozen(c))
-                .map(|(n, c)| (n.clone(), c.clone()))
+                .map(|&k| (names[k].clone(), inputs[k].clone()))
                 .collect(),
             ..Options::default()
         };
-        fed.retain(|c| !frozen(c));
         converted = onnx::convert_bytes(&model, Some(dir), &opts);
     }
+    let fed: Vec<&Const> = (0..inputs.len())
+        .filter(|k| !frozen.contains(k))
+        .map(|k| &inputs[k])
+        .collect();
     if let (Err(e), Some(_)) = (&converted, std::env::var_os("BORN_ONNX_VERBOSE")) {
         println!("{}: {e}", dir.display());
     }

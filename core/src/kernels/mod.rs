@@ -21,6 +21,7 @@ pub mod matmul;
 pub mod norm;
 pub mod pool;
 pub mod reduce;
+pub mod resize;
 pub mod softmax;
 pub mod tensor;
 pub mod unary;

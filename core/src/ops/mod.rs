@@ -30,6 +30,7 @@ pub mod q_pool;
 pub mod q_softmax;
 pub mod quantize;
 pub mod reshape;
+pub mod resize;
 pub mod softmax;
 pub mod split;
 // Data-movement ops (modules):
@@ -161,6 +162,7 @@ all_ops! {
     arg_max::ArgMax,
     arg_min::ArgMin,
     modulo::IntBinary,
+    resize::Resize,
 }
 
 /// The resolver with every op, as a `static` (what [`Model::from_bytes`] and

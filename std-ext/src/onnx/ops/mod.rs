@@ -11,6 +11,7 @@ mod loss;
 mod nn;
 mod quant;
 mod reduce;
+mod resize;
 mod shape;
 
 use super::convert::{NodeCx, Value};
@@ -162,6 +163,8 @@ static TABLE: &[(&str, Handler)] = &[
     ("MaxPool", h(1, nn::max_pool)),
     ("AveragePool", h(1, nn::average_pool)),
     ("GlobalAveragePool", h(1, nn::global_average_pool)),
+    ("Resize", h(10, resize::resize)),
+    ("Upsample", h(7, resize::upsample)),
     ("GlobalMaxPool", h(1, nn::global_max_pool)),
     ("Gemm", h(7, nn::gemm)),
     ("MatMul", h(1, nn::matmul)),
@@ -179,6 +182,9 @@ static TABLE: &[(&str, Handler)] = &[
     ("RotaryEmbedding", h(23, attention::rotary_embedding)),
     ("LpPool", h(11, nn::lp_pool)),
     ("CenterCropPad", h(18, shape::center_crop_pad)),
+    ("HannWindow", h(17, shape::hann_window)),
+    ("HammingWindow", h(17, shape::hamming_window)),
+    ("BlackmanWindow", h(17, shape::blackman_window)),
     // Losses.
     (
         "NegativeLogLikelihoodLoss",

@@ -750,3 +750,48 @@ pub fn center_crop_pad(cx: &mut NodeCx<'_>) -> Out {
     }
     one(y)
 }
+
+/// A window function of known length (`HannWindow`, `HammingWindow`, `BlackmanWindow`):
+/// `f(n, N)` for `n` in `0..size`, `N = size` (periodic, the default) or `size - 1`,
+/// computed in f64 and stored as `output_datatype` (f32 by default).
+fn window(cx: &mut NodeCx<'_>, f: fn(f64, f64) -> f64) -> Out {
+    let size = cx.known_ints(0)?;
+    let size = match size.as_slice() {
+        [s] if *s >= 1 && *s <= 1 << 24 => *s as usize,
+        _ => return Err(cx.err("size must be one value in 1..=2^24")),
+    };
+    let periodic = cx.attrs.int("periodic", 1)? != 0;
+    let n_div = if periodic { size } else { size - 1 } as f64;
+    let code = cx.attrs.int("output_datatype", 1)? as i32;
+    let to = tensor::dtype_of(code).ok_or_else(|| {
+        cx.err(format!("output type {} is not supported by born", tensor::type_name(code)))
+    })?;
+    let v: Vec<f64> = (0..size).map(|n| f(n as f64, n_div)).collect();
+    let c = Const::from_values(vec![size], &v);
+    if to == DType::F64 {
+        return known(c);
+    }
+    // The conversion is born's Cast (folded now).
+    let id = cx.new_const(c)?;
+    one(cx.op::<Cast>(CastAttrs { to }, &[id])?)
+}
+
+pub fn hann_window(cx: &mut NodeCx<'_>) -> Out {
+    window(cx, |n, d| {
+        0.5 - 0.5 * (2.0 * std::f64::consts::PI * n / d).cos()
+    })
+}
+
+pub fn hamming_window(cx: &mut NodeCx<'_>) -> Out {
+    window(cx, |n, d| {
+        let alpha = 25.0 / 46.0;
+        alpha - (1.0 - alpha) * (2.0 * std::f64::consts::PI * n / d).cos()
+    })
+}
+
+pub fn blackman_window(cx: &mut NodeCx<'_>) -> Out {
+    window(cx, |n, d| {
+        let pi = std::f64::consts::PI;
+        -0.5 * (2.0 * pi * n / d).cos() + 0.08 * (4.0 * pi * n / d).cos() + 0.42
+    })
+}
