@@ -1,7 +1,8 @@
 //! The ONNX backend node tests (onnx 1.22.0, 1,765 cases): each case's `model.onnx` is
 //! converted by `born_std::onnx`, run by born on the case's inputs and compared with its
-//! expected outputs (f32: `rtol 1e-4`, `atol 1e-5`; f16: `rtol 1e-3`, `atol 1e-3`, half
-//! precision's resolution; integers and bools exactly).
+//! expected outputs (f32: `rtol 1e-4`, `atol 1e-5`, looser only for the cases in [`LOOSE`],
+//! each with its reason; f16: `rtol 1e-3`, `atol 1e-3`, half precision's resolution;
+//! integers and bools exactly).
 //!
 //! The cases come from `scripts/onnx-node-tests.sh` (into `target/onnx-node-tests/node`, or
 //! the folder in `BORN_ONNX_NODE_TESTS`). Every case must pass or fail with an error (a
@@ -97,11 +98,23 @@ fn is_type_error(e: &OnnxError) -> bool {
         || s.contains("reduces f32")
 }
 
-fn values_match(got: &[u8], want: &Const) -> bool {
+/// Cases that need a looser f32 tolerance (`rtol`, `atol`), and why.
+const LOOSE: &[(&str, f32, f32, &str)] = &[(
+    "test_averagepool_2d_ceil_last_window_starts_on_pad",
+    1e-3,
+    1e-4,
+    "the expected outputs are stored rounded to 4 decimals",
+)];
+
+fn values_match(case: &str, got: &[u8], want: &Const) -> bool {
     match want.dtype {
         DType::F32 => {
+            let (rtol, atol) = LOOSE
+                .iter()
+                .find(|l| l.0 == case)
+                .map_or((1e-4, 1e-5), |l| (l.1, l.2));
             let g = onnx::tensor::f32s(got);
-            tolerance_ratio(&g, &want.to_f32(), 1e-4, 1e-5) <= 1.0
+            tolerance_ratio(&g, &want.to_f32(), rtol, atol) <= 1.0
         }
         DType::F16 => {
             let g: Vec<f32> = got
@@ -225,7 +238,8 @@ fn run_case(dir: &Path) -> Result<(), Failure> {
             }
             return Err(Failure::OutputShape);
         }
-        if !values_match(got, want) {
+        let case = dir.file_name().unwrap_or_default().to_string_lossy();
+        if !values_match(&case, got, want) {
             if std::env::var_os("BORN_ONNX_VERBOSE").is_some() {
                 println!("{}: values differ", dir.display());
             }

@@ -38,70 +38,89 @@ struct Window {
     padding: [usize; 4],
 }
 
-fn window(cx: &NodeCx<'_>, spatial: [usize; 2], kernel: &[usize], one_d: bool) -> Result<Window> {
-    let n = if one_d { 1 } else { 2 };
-    let list = |name: &str, default: usize| -> Result<[usize; 2]> {
-        let v = cx
-            .attrs
-            .ints(name)?
-            .unwrap_or_else(|| vec![default as i64; n]);
+/// A window over `spatial.len()` axes from the node's `strides`, `dilations`, `pads` and
+/// `auto_pad`: per axis kernel, stride, dilation, padding before and after.
+struct WindowNd {
+    kernel: Vec<usize>,
+    stride: Vec<usize>,
+    dilation: Vec<usize>,
+    begin: Vec<usize>,
+    end: Vec<usize>,
+}
+
+fn window_nd(cx: &NodeCx<'_>, spatial: &[usize], kernel: &[usize]) -> Result<WindowNd> {
+    let n = spatial.len();
+    let list = |name: &str| -> Result<Vec<usize>> {
+        let v = cx.attrs.ints(name)?.unwrap_or_else(|| vec![1; n]);
         if v.len() != n || v.iter().any(|&x| x < 1) {
             return Err(cx.err(format!("`{name}` must be {n} positive values, got {v:?}")));
         }
-        Ok(if one_d {
-            [1, v[0] as usize]
-        } else {
-            [v[0] as usize, v[1] as usize]
-        })
+        Ok(v.iter().map(|&x| x as usize).collect())
     };
     if kernel.len() != n || kernel.contains(&0) {
         return Err(cx.err(format!("kernel {kernel:?} for a {n}-D window")));
     }
-    let k = if one_d {
-        [1, kernel[0]]
-    } else {
-        [kernel[0], kernel[1]]
-    };
-    let stride = list("strides", 1)?;
-    let dilation = list("dilations", 1)?;
+    let stride = list("strides")?;
+    let dilation = list("dilations")?;
     let auto = cx.attrs.string("auto_pad", "NOTSET")?;
-    let mut padding = [0usize; 4];
+    let (mut begin, mut end) = (vec![0; n], vec![0; n]);
     match auto.as_str() {
         "NOTSET" => {
             if let Some(p) = cx.attrs.ints("pads")? {
                 if p.len() != 2 * n || p.iter().any(|&x| x < 0) {
                     return Err(cx.err(format!("`pads` must be {} values >= 0, got {p:?}", 2 * n)));
                 }
-                padding = if one_d {
-                    [0, p[0] as usize, 0, p[1] as usize]
-                } else {
-                    [p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize]
-                };
+                for a in 0..n {
+                    begin[a] = p[a] as usize;
+                    end[a] = p[a + n] as usize;
+                }
             }
         }
         "VALID" => {}
         "SAME_UPPER" | "SAME_LOWER" => {
-            for a in 0..2 {
+            for a in 0..n {
                 let out = spatial[a].div_ceil(stride[a]);
-                let span = (k[a] - 1) * dilation[a] + 1;
+                let span = (kernel[a] - 1) * dilation[a] + 1;
                 let total = ((out.max(1) - 1) * stride[a] + span).saturating_sub(spatial[a]);
                 let small = total / 2;
-                let (lo, hi) = if auto == "SAME_UPPER" {
+                (begin[a], end[a]) = if auto == "SAME_UPPER" {
                     (small, total - small)
                 } else {
                     (total - small, small)
                 };
-                padding[a] = lo;
-                padding[a + 2] = hi;
             }
         }
         other => return Err(cx.err(format!("auto_pad `{other}`"))),
     }
-    Ok(Window {
-        kernel: k,
+    Ok(WindowNd {
+        kernel: kernel.to_vec(),
         stride,
         dilation,
-        padding,
+        begin,
+        end,
+    })
+}
+
+fn window(cx: &NodeCx<'_>, spatial: [usize; 2], kernel: &[usize], one_d: bool) -> Result<Window> {
+    let w = if one_d {
+        window_nd(cx, &spatial[1..], kernel)?
+    } else {
+        window_nd(cx, &spatial, kernel)?
+    };
+    Ok(if one_d {
+        Window {
+            kernel: [1, w.kernel[0]],
+            stride: [1, w.stride[0]],
+            dilation: [1, w.dilation[0]],
+            padding: [0, w.begin[0], 0, w.end[0]],
+        }
+    } else {
+        Window {
+            kernel: [w.kernel[0], w.kernel[1]],
+            stride: [w.stride[0], w.stride[1]],
+            dilation: [w.dilation[0], w.dilation[1]],
+            padding: [w.begin[0], w.begin[1], w.end[0], w.end[1]],
+        }
     })
 }
 
@@ -199,6 +218,9 @@ fn pool(cx: &mut NodeCx<'_>, max: bool) -> Out {
     if cx.node.output.len() > 1 && !cx.node.output[1].is_empty() {
         return Err(cx.err("the Indices output is not supported by born"));
     }
+    if cx.dims(0)?.len() == 5 {
+        return one(pool3d(cx, max)?);
+    }
     let x = cx.tensor(0)?;
     let (x, p, one_d) = pool_window(cx, x)?;
     let y = if max {
@@ -207,12 +229,59 @@ fn pool(cx: &mut NodeCx<'_>, max: bool) -> Out {
         }
         cx.op::<MaxPool2d>(p, &[x])?
     } else {
-        if p.dilation != [1, 1] {
-            return Err(cx.err("dilated average pooling is not supported by born"));
-        }
         cx.op::<AvgPool2d>(p, &[x])?
     };
     one(unview(cx, y, one_d)?)
+}
+
+/// A 3-D max or average pool as two 2-D pools: over (H, W) on the `[N, C * D, H, W]` view,
+/// then over D on the `[N, C, D, H' * W']` view. Both are exact: a window is a box, so its
+/// maximum, its sum and its count of valid (unpadded) cells factor per axis.
+fn pool3d(cx: &mut NodeCx<'_>, max: bool) -> Result<usize> {
+    let d = cx.dims(0)?;
+    let (n, c) = (d[0], d[1]);
+    let kernel: Vec<usize> = cx
+        .attrs
+        .ints("kernel_shape")?
+        .ok_or_else(|| cx.err("needs kernel_shape"))?
+        .iter()
+        .map(|&v| v.max(0) as usize)
+        .collect();
+    let w = window_nd(cx, &d[2..], &kernel)?;
+    let ceil_mode = cx.attrs.int("ceil_mode", 0)? != 0;
+    let count_include_pad = cx.attrs.int("count_include_pad", 0)? != 0;
+    let pool = |cx: &mut NodeCx<'_>, x: usize, p: Pool2d| {
+        if max {
+            cx.op::<MaxPool2d>(p, &[x])
+        } else {
+            cx.op::<AvgPool2d>(p, &[x])
+        }
+    };
+    let x = cx.tensor(0)?;
+    let v = cx.reshape(x, &[n, c * d[2], d[3], d[4]])?;
+    let hw = Pool2d {
+        kernel: [w.kernel[1], w.kernel[2]],
+        stride: [w.stride[1], w.stride[2]],
+        padding: [w.begin[1], w.begin[2], w.end[1], w.end[2]],
+        dilation: [w.dilation[1], w.dilation[2]],
+        ceil_mode,
+        count_include_pad,
+    };
+    let y = pool(cx, v, hw)?;
+    let yd = cx.tensor_info(y).1;
+    let (h2, w2) = (yd[2], yd[3]);
+    let v = cx.reshape(y, &[n, c, d[2], h2 * w2])?;
+    let depth = Pool2d {
+        kernel: [w.kernel[0], 1],
+        stride: [w.stride[0], 1],
+        padding: [w.begin[0], 0, w.end[0], 0],
+        dilation: [w.dilation[0], 1],
+        ceil_mode,
+        count_include_pad,
+    };
+    let z = pool(cx, v, depth)?;
+    let d2 = cx.tensor_info(z).1[2];
+    cx.reshape(z, &[n, c, d2, h2, w2])
 }
 
 /// `LpPool`: `(window_count * avg(|x|^p))^(1/p)`, as ONNX's reference computes it.
@@ -232,9 +301,6 @@ pub fn lp_pool(cx: &mut NodeCx<'_>) -> Out {
     // `auto_pad`.
     if cx.attrs.string("auto_pad", "NOTSET")?.starts_with("SAME") {
         w.count_include_pad = true;
-    }
-    if w.dilation != [1, 1] {
-        return Err(cx.err("dilated Lp pooling is not supported by born"));
     }
     let avg = cx.op::<AvgPool2d>(w, &[v])?;
     let n = scalar(cx, (w.kernel[0] * w.kernel[1]) as f32)?;

@@ -592,6 +592,7 @@ pub fn eye_like(cx: &mut NodeCx<'_>) -> Out {
     let one_bytes = match dtype {
         DType::F32 => 1f32.to_le_bytes().to_vec(),
         DType::F16 => half::f16::ONE.to_le_bytes().to_vec(),
+        DType::F64 => 1f64.to_le_bytes().to_vec(),
         d => {
             let mut b = vec![0u8; d.size()];
             b[0] = 1;
@@ -764,7 +765,10 @@ fn window(cx: &mut NodeCx<'_>, f: fn(f64, f64) -> f64) -> Out {
     let n_div = if periodic { size } else { size - 1 } as f64;
     let code = cx.attrs.int("output_datatype", 1)? as i32;
     let to = tensor::dtype_of(code).ok_or_else(|| {
-        cx.err(format!("output type {} is not supported by born", tensor::type_name(code)))
+        cx.err(format!(
+            "output type {} is not supported by born",
+            tensor::type_name(code)
+        ))
     })?;
     let v: Vec<f64> = (0..size).map(|n| f(n as f64, n_div)).collect();
     let c = Const::from_values(vec![size], &v);
