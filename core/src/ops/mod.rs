@@ -39,10 +39,15 @@ pub mod concat;
 pub mod expand;
 pub mod gather;
 pub mod gather_elements;
+pub mod gather_nd;
 pub(crate) mod movement;
+pub(crate) mod numeric;
 pub mod pad;
+pub mod scatter_elements;
+pub mod scatter_nd;
 pub mod slice;
 pub mod tile;
+pub mod top_k;
 pub mod transpose;
 pub mod where_select;
 // Math ops (modules):
@@ -146,6 +151,10 @@ all_ops! {
     slice::Slice,
     gather::Gather,
     gather_elements::GatherElements,
+    gather_nd::GatherNd,
+    scatter_elements::ScatterElements,
+    scatter_nd::ScatterNd,
+    top_k::TopK,
     where_select::Where,
     expand::Expand,
     tile::Tile,

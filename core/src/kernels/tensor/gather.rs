@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 
 /// Resolves an ONNX index in `-len..len` to `0..len`.
 #[inline]
-fn resolve(index: i64, len: usize) -> Option<usize> {
+pub(super) fn resolve(index: i64, len: usize) -> Option<usize> {
     if index >= 0 {
         usize::try_from(index).ok().filter(|&i| i < len)
     } else {

@@ -1,5 +1,6 @@
 //! Data-movement kernels generic over the element type: transpose, concat, split, slice,
-//! gather, where, expand, tile, pad, and casts between element types.
+//! gather, where, expand, tile, pad, scatter, top-k selection, and casts between element
+//! types.
 //!
 //! # Conventions
 //! Every kernel here shares these rules:
@@ -11,8 +12,8 @@
 //! - Everything (lengths, shapes, axes, indices) is checked before the first write, so an
 //!   output is untouched when a call fails. No kernel panics on bad arguments.
 //! - Zero-sized dimensions are legal and give empty outputs.
-//! - Values are copied, never computed (except by [`cast`](fn@cast)), so results are exact; the
-//!   element type only needs to be `Copy`.
+//! - Values are copied, never computed (except by [`cast`](fn@cast) and the reductions of
+//!   the scatters), so results are exact; the element type only needs to be `Copy`.
 //! - Nothing allocates: index arithmetic lives in fixed arrays of [`MAX_RANK`] (or twice
 //!   that for [`tile`](fn@tile)).
 //!
@@ -26,18 +27,24 @@ mod broadcast;
 mod cast;
 mod concat;
 mod gather;
+mod gather_nd;
 mod pad;
+mod scatter;
 mod slice;
 mod tile;
+mod top_k;
 mod transpose;
 
 pub use broadcast::{expand, where_select};
 pub use cast::{cast, CastType};
 pub use concat::{concat, split};
 pub use gather::{gather, gather_elements};
+pub use gather_nd::gather_nd;
 pub use pad::{pad, PadMode};
+pub use scatter::{scatter_elements, scatter_nd, Combine, Reduction};
 pub use slice::{slice, slice_plan, slice_reference, SlicePlan};
 pub use tile::tile;
+pub use top_k::{top_k, Rank, TopKSpec};
 pub use transpose::{transpose, transpose_reference, TILE};
 
 use crate::error::{Error, Result};

@@ -7,6 +7,7 @@
 mod attention;
 mod conv_transpose;
 mod elementwise;
+mod index;
 mod loss;
 mod nn;
 mod quant;
@@ -146,6 +147,11 @@ static TABLE: &[(&str, Handler)] = &[
     ("Slice", h(1, shape::slice)),
     ("Gather", h(1, shape::gather)),
     ("GatherElements", h(11, shape::gather_elements)),
+    ("GatherND", h(11, index::gather_nd)),
+    ("ScatterElements", h(11, index::scatter_elements)),
+    ("Scatter", h(9, index::scatter_elements)),
+    ("ScatterND", h(11, index::scatter_nd)),
+    ("TopK", h(1, index::top_k)),
     ("Expand", h(8, shape::expand)),
     ("Tile", h(6, shape::tile)),
     ("Pad", h(2, shape::pad)),
