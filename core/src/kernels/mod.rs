@@ -15,6 +15,7 @@ pub mod gather;
 pub mod gemm;
 #[cfg(feature = "train")]
 pub mod grad;
+pub mod grid_sample;
 pub mod int8;
 pub mod math;
 pub mod matmul;

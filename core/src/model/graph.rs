@@ -552,9 +552,15 @@ impl Graph {
                 return Err(bad("a constant is written by an op"));
             }
             slot[id] = list.len();
+            let size = t
+                .shape
+                .checked_numel()
+                .ok()
+                .and_then(|n| n.checked_mul(t.dtype.size()))
+                .ok_or(Error::Overflow { op: "graph" })?;
             list.push(Lifetime {
                 tensor: id,
-                size: t.shape.numel() * t.dtype.size(),
+                size,
                 first: f,
                 last: last[id].max(f),
                 reuse_of: None,

@@ -21,6 +21,7 @@ pub mod conv2d;
 pub mod conv_transpose;
 pub mod embedding;
 pub mod fully_connected;
+pub mod grid_sample;
 pub mod norm;
 pub mod pool;
 pub mod q_add;
@@ -172,6 +173,7 @@ all_ops! {
     arg_min::ArgMin,
     modulo::IntBinary,
     resize::Resize,
+    grid_sample::GridSample,
 }
 
 /// The resolver with every op, as a `static` (what [`Model::from_bytes`] and

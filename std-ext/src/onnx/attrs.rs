@@ -7,17 +7,18 @@ use super::tensor::{self, Const};
 /// The attributes of one node.
 pub struct Attrs<'a> {
     node: &'a NodeProto,
+    display: String,
 }
 
 impl<'a> Attrs<'a> {
-    /// The attributes of `node`.
-    pub fn new(node: &'a NodeProto) -> Attrs<'a> {
-        Attrs { node }
+    /// The attributes of `node`, called `display` in errors (its name, or `#k`).
+    pub fn new(node: &'a NodeProto, display: String) -> Attrs<'a> {
+        Attrs { node, display }
     }
 
     fn err(&self, name: &str, what: &str) -> OnnxError {
         OnnxError::Node {
-            node: self.node.name().to_string(),
+            node: self.display.clone(),
             op_type: self.node.op_type().to_string(),
             what: format!("attribute `{name}`: {what}"),
         }

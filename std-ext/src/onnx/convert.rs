@@ -199,9 +199,23 @@ impl NodeCx<'_> {
     /// error naming this node.
     pub fn op<O: Op>(&mut self, attrs: O::Attrs, inputs: &[usize]) -> Result<usize> {
         let name = self.out_name(0);
-        self.g
+        let id = self
+            .g
             .add_op::<O>(attrs, inputs, &name)
-            .map_err(|e| self.err(e.to_string()))
+            .map_err(|e| self.err(e.to_string()))?;
+        self.bounded(id)
+    }
+
+    /// `id`, unless the tensor is too large for born's 32-bit arena offsets.
+    fn bounded(&self, id: usize) -> Result<usize> {
+        let t = &self.g.tensors[id];
+        if tensor::bytes_of(t.shape.dims(), t.dtype.size(), tensor::MAX_TENSOR_BYTES).is_none() {
+            return Err(self.err(format!(
+                "a tensor of shape {:?} exceeds born's 4 GiB arena limit",
+                t.shape.dims()
+            )));
+        }
+        Ok(id)
     }
 
     /// [`NodeCx::op`] for an op with several outputs.
@@ -213,9 +227,11 @@ impl NodeCx<'_> {
     ) -> Result<Vec<usize>> {
         let names: Vec<String> = (0..n).map(|k| self.out_name(k)).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        self.g
+        let ids = self
+            .g
             .add_op_multi::<O>(attrs, inputs, &refs)
-            .map_err(|e| self.err(e.to_string()))
+            .map_err(|e| self.err(e.to_string()))?;
+        ids.into_iter().map(|id| self.bounded(id)).collect()
     }
 
     /// Appends a reshape of tensor `x` to `dims`.
@@ -267,7 +283,7 @@ impl<'a> NodeCx<'a> {
             name: node_name(n, k),
             opset,
             inputs,
-            attrs: Attrs::new(n),
+            attrs: Attrs::new(n, node_name(n, k)),
             readers: Vec::new(),
             g: &mut conv.graph,
             placed: &mut conv.placed,
@@ -537,6 +553,11 @@ impl Converter {
                 dims.len()
             )));
         }
+        if tensor::bytes_of(&dims, dtype.size(), tensor::MAX_TENSOR_BYTES).is_none() {
+            return Err(bad(format!(
+                "dimensions {dims:?} exceed born's 4 GiB arena limit"
+            )));
+        }
         Ok((dtype, dims))
     }
 
@@ -583,7 +604,7 @@ impl Converter {
                 name: node_name(n, k),
                 opset,
                 inputs,
-                attrs: Attrs::new(n),
+                attrs: Attrs::new(n, node_name(n, k)),
                 readers,
                 g: &mut self.graph,
                 placed: &mut self.placed,
@@ -725,7 +746,7 @@ fn fold(
             name: node_name(n, k),
             opset,
             inputs,
-            attrs: Attrs::new(n),
+            attrs: Attrs::new(n, node_name(n, k)),
             readers: Vec::new(),
             g: &mut g,
             placed: &mut placed,
@@ -743,20 +764,43 @@ fn fold(
     }
     let mut results: HashMap<usize, Const> = HashMap::new();
     if !computed.is_empty() {
-        let (bytes, _) = crate::export::encode_planned(&g)?;
+        let node_err = |e: String| OnnxError::Node {
+            node: node_name(n, k),
+            op_type: n.op_type().to_string(),
+            what: format!("computing it from its constant inputs: {e}"),
+        };
+        for &id in &computed {
+            let t = &g.tensors[id];
+            if tensor::bytes_of(t.shape.dims(), t.dtype.size(), tensor::MAX_COMPUTED_BYTES)
+                .is_none()
+            {
+                return Err(node_err(format!(
+                    "a constant of shape {:?} is larger than the converter computes (256 MiB)",
+                    t.shape.dims()
+                )));
+            }
+        }
+        let (bytes, _) =
+            crate::export::encode_planned(&g).map_err(|e| node_err(e.to_string()))?;
         let bytes = born_core::model::graph::AlignedBytes::from_slice(&bytes);
-        let model = born_core::Model::from_bytes(&bytes)?;
-        let mut arena = vec![0u8; born_core::interp::Interpreter::arena_len(&model)?];
-        let mut it = born_core::interp::Interpreter::new(&model, &mut arena)?;
-        it.invoke()?;
-        for (j, &id) in computed.iter().enumerate() {
+        let run = || -> born_core::Result<Vec<Vec<u8>>> {
+            let model = born_core::Model::from_bytes(&bytes)?;
+            let mut arena = vec![0u8; born_core::interp::Interpreter::arena_len(&model)?];
+            let mut it = born_core::interp::Interpreter::new(&model, &mut arena)?;
+            it.invoke()?;
+            (0..computed.len())
+                .map(|j| it.output_raw(j).map(<[u8]>::to_vec))
+                .collect()
+        };
+        let outs = run().map_err(|e| node_err(e.to_string()))?;
+        for (&id, bytes) in computed.iter().zip(outs) {
             let t = &g.tensors[id];
             results.insert(
                 id,
                 Const {
                     dtype: t.dtype,
                     dims: t.shape.dims().to_vec(),
-                    bytes: it.output_raw(j)?.to_vec(),
+                    bytes,
                 },
             );
         }

@@ -145,9 +145,23 @@ pub fn type_name(code: i32) -> String {
         .unwrap_or_else(|_| format!("type code {code}"))
 }
 
-/// Largest constant the importer accepts (bytes): anything bigger is an absurd
-/// dimension, not a model.
-pub const MAX_CONST_BYTES: usize = 1 << 34;
+/// Largest constant the importer accepts (bytes): the weights section addresses its
+/// constants with 32-bit offsets, so anything bigger is an absurd dimension, not a model.
+pub const MAX_CONST_BYTES: usize = u32::MAX as usize;
+
+/// Largest value the converter computes itself (`ConstantOfShape`, `Range`, folded
+/// nodes), in bytes.
+pub const MAX_COMPUTED_BYTES: usize = 1 << 28;
+
+/// Largest run-time tensor (bytes): arena offsets are 32-bit.
+pub const MAX_TENSOR_BYTES: usize = u32::MAX as usize;
+
+/// Bytes of `dims` elements of `elem` bytes each; `None` on overflow or above `limit`.
+pub fn bytes_of(dims: &[usize], elem: usize, limit: usize) -> Option<usize> {
+    dims.iter()
+        .try_fold(elem, |acc, &d| acc.checked_mul(d))
+        .filter(|&b| b <= limit)
+}
 
 /// Dimensions of a tensor's declared `dims`, checked (non-negative, product in range).
 pub fn checked_dims(name: &str, dims: &[i64], elem: usize) -> Result<Vec<usize>> {

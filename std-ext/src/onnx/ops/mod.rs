@@ -7,6 +7,7 @@
 mod attention;
 mod conv_transpose;
 mod elementwise;
+mod grid_sample;
 mod index;
 mod loss;
 mod nn;
@@ -170,6 +171,7 @@ static TABLE: &[(&str, Handler)] = &[
     ("AveragePool", h(1, nn::average_pool)),
     ("GlobalAveragePool", h(1, nn::global_average_pool)),
     ("Resize", h(10, resize::resize)),
+    ("GridSample", h(16, grid_sample::grid_sample)),
     ("Upsample", h(7, resize::upsample)),
     ("GlobalMaxPool", h(1, nn::global_max_pool)),
     ("Gemm", h(7, nn::gemm)),

@@ -94,12 +94,8 @@ pub fn constant_of_shape(cx: &mut NodeCx<'_>) -> Out {
     if value.numel() != 1 {
         return Err(cx.err("`value` must hold one element"));
     }
-    let n: usize = dims.iter().product();
-    tensor::checked_dims(
-        &cx.name,
-        &dims.iter().map(|&d| d as i64).collect::<Vec<_>>(),
-        value.dtype.size(),
-    )?;
+    let n = tensor::bytes_of(&dims, 1, tensor::MAX_COMPUTED_BYTES / value.dtype.size())
+        .ok_or_else(|| cx.err(format!("a constant of shape {dims:?} is too large to compute")))?;
     known(Const {
         dtype: value.dtype,
         bytes: value.bytes.repeat(n),
@@ -119,7 +115,7 @@ pub fn range(cx: &mut NodeCx<'_>) -> Out {
     };
     let (s, l, d) = (scalar(0)?, scalar(1)?, scalar(2)?);
     let count = |n: f64| -> Result<usize> {
-        if !n.is_finite() || n > 1e9 {
+        if !n.is_finite() || n > (tensor::MAX_COMPUTED_BYTES / 8) as f64 {
             return Err(cx.err("the range has too many elements"));
         }
         Ok(n.ceil().max(0.0) as usize)
@@ -191,8 +187,10 @@ pub fn reshape(cx: &mut NodeCx<'_>) -> Out {
             t => return Err(cx.err(format!("shape entry {k} is {t}"))),
         }
     }
+    let too_big = || cx.err(format!("shape {target:?} is too large"));
+    let total = tensor::bytes_of(&out, 1, usize::MAX).ok_or_else(too_big)?;
     if let Some(k) = infer {
-        let rest: usize = out.iter().product();
+        let rest = total;
         if rest == 0 || n % rest != 0 {
             return Err(cx.err(format!(
                 "cannot infer axis {k}: {n} elements do not divide into {target:?}"
@@ -200,7 +198,7 @@ pub fn reshape(cx: &mut NodeCx<'_>) -> Out {
         }
         out[k] = n / rest;
     }
-    if out.iter().product::<usize>() != n {
+    if tensor::bytes_of(&out, 1, usize::MAX).ok_or_else(too_big)? != n {
         return Err(cx.err(format!(
             "shape {target:?} has a different element count than the input {dims:?}"
         )));
