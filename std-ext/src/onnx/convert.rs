@@ -780,8 +780,7 @@ fn fold(
                 )));
             }
         }
-        let (bytes, _) =
-            crate::export::encode_planned(&g).map_err(|e| node_err(e.to_string()))?;
+        let (bytes, _) = crate::export::encode_planned(&g).map_err(|e| node_err(e.to_string()))?;
         let bytes = born_core::model::graph::AlignedBytes::from_slice(&bytes);
         let run = || -> born_core::Result<Vec<Vec<u8>>> {
             let model = born_core::Model::from_bytes(&bytes)?;

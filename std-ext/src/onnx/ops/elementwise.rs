@@ -505,6 +505,47 @@ fn hyperbolic(cx: &mut NodeCx<'_>, op: BinaryOp) -> Out {
     one(bin(cx, BinaryOp::Div, d, two)?)
 }
 
+/// `Asinh`: `sign(x) * ln(|x| + sqrt(x^2 + 1))` (odd symmetry avoids the cancellation
+/// of the direct formula for negative `x`).
+pub fn asinh(cx: &mut NodeCx<'_>) -> Out {
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    let a = un(cx, UnaryOp::Abs, x)?;
+    let sq = bin(cx, BinaryOp::Mul, a, a)?;
+    let one_ = scalar(cx, 1.0)?;
+    let s1 = bin(cx, BinaryOp::Add, sq, one_)?;
+    let r = un(cx, UnaryOp::Sqrt, s1)?;
+    let t = bin(cx, BinaryOp::Add, a, r)?;
+    let l = un(cx, UnaryOp::Log, t)?;
+    let sg = un(cx, UnaryOp::Sign, x)?;
+    one(bin(cx, BinaryOp::Mul, sg, l)?)
+}
+
+/// `Acosh`: `ln(x + sqrt(x^2 - 1))` (NaN below 1).
+pub fn acosh(cx: &mut NodeCx<'_>) -> Out {
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    let sq = bin(cx, BinaryOp::Mul, x, x)?;
+    let one_ = scalar(cx, 1.0)?;
+    let s1 = bin(cx, BinaryOp::Sub, sq, one_)?;
+    let r = un(cx, UnaryOp::Sqrt, s1)?;
+    let t = bin(cx, BinaryOp::Add, x, r)?;
+    one(un(cx, UnaryOp::Log, t)?)
+}
+
+/// `Atanh`: `0.5 * ln((1 + x) / (1 - x))`.
+pub fn atanh(cx: &mut NodeCx<'_>) -> Out {
+    float(cx, 0)?;
+    let x = cx.tensor(0)?;
+    let one_ = scalar(cx, 1.0)?;
+    let p = bin(cx, BinaryOp::Add, one_, x)?;
+    let m = bin(cx, BinaryOp::Sub, one_, x)?;
+    let q = bin(cx, BinaryOp::Div, p, m)?;
+    let l = un(cx, UnaryOp::Log, q)?;
+    let h = scalar(cx, 0.5)?;
+    one(bin(cx, BinaryOp::Mul, h, l)?)
+}
+
 pub fn sinh(cx: &mut NodeCx<'_>) -> Out {
     hyperbolic(cx, BinaryOp::Sub)
 }
@@ -605,8 +646,16 @@ pub fn identity(cx: &mut NodeCx<'_>) -> Out {
 pub fn dropout(cx: &mut NodeCx<'_>) -> Out {
     if cx.has(2) {
         let training = cx.known(2)?.to_i64().unwrap_or_default();
-        if training.iter().any(|&t| t != 0) {
-            return Err(cx.err("training_mode is true: born runs dropout at inference only"));
+        // In training mode a ratio of 0 still keeps every element.
+        let ratio = if cx.has(1) {
+            cx.known(1)?.to_f32().first().copied().unwrap_or(0.5)
+        } else {
+            0.5
+        };
+        if training.iter().any(|&t| t != 0) && ratio != 0.0 {
+            return Err(cx.err(
+                "training_mode is true with a ratio above 0: born runs dropout at inference only",
+            ));
         }
     }
     let mut out = identity(cx)?;

@@ -6,6 +6,8 @@
 
 mod attention;
 mod conv_transpose;
+mod dft;
+mod einsum;
 mod elementwise;
 mod grid_sample;
 mod index;
@@ -118,6 +120,9 @@ static TABLE: &[(&str, Handler)] = &[
     ("IsInf", h(10, elementwise::is_inf)),
     ("Tan", h(7, elementwise::tan)),
     ("Sinh", h(9, elementwise::sinh)),
+    ("Asinh", h(9, elementwise::asinh)),
+    ("Acosh", h(9, elementwise::acosh)),
+    ("Atanh", h(9, elementwise::atanh)),
     ("Cosh", h(9, elementwise::cosh)),
     ("Swish", h(24, elementwise::swish)),
     ("Shrink", h(9, elementwise::shrink)),
@@ -176,6 +181,8 @@ static TABLE: &[(&str, Handler)] = &[
     ("GlobalMaxPool", h(1, nn::global_max_pool)),
     ("Gemm", h(7, nn::gemm)),
     ("MatMul", h(1, nn::matmul)),
+    ("Einsum", h(12, einsum::einsum)),
+    ("DFT", h(17, dft::dft)),
     ("BatchNormalization", h(7, nn::batch_norm)),
     ("LayerNormalization", h(17, nn::layer_norm)),
     ("RMSNormalization", h(23, nn::rms_norm)),
@@ -184,6 +191,8 @@ static TABLE: &[(&str, Handler)] = &[
     ("LpNormalization", h(1, nn::lp_norm)),
     ("Hardmax", h(13, nn::hardmax)),
     ("CumSum", h(11, nn::cum_sum)),
+    ("CumProd", h(26, nn::cum_prod)),
+    ("AffineGrid", h(20, shape::affine_grid)),
     ("Softmax", h(1, nn::softmax)),
     ("LogSoftmax", h(1, nn::log_softmax)),
     ("Attention", h(23, attention::attention)),

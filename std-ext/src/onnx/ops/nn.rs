@@ -214,6 +214,17 @@ fn pool_window(cx: &mut NodeCx<'_>, x: usize) -> Result<(usize, Pool2d, bool)> {
 }
 
 fn pool(cx: &mut NodeCx<'_>, max: bool) -> Out {
+    let dtype = cx.dtype(0)?;
+    if max && matches!(dtype, DType::U8 | DType::I8 | DType::I16 | DType::U16) {
+        // Exact in f32: pool there and cast back.
+        use born_core::ops::cast::{Cast, CastAttrs};
+        let x = cx.tensor(0)?;
+        let xf = cx.op::<Cast>(CastAttrs { to: DType::F32 }, &[x])?;
+        let (v, p, one_d) = pool_window(cx, xf)?;
+        let y = cx.op::<MaxPool2d>(p, &[v])?;
+        let y = unview(cx, y, one_d)?;
+        return one(cx.op::<Cast>(CastAttrs { to: dtype }, &[y])?);
+    }
     f32_input(cx, 0)?;
     if cx.node.output.len() > 1 && !cx.node.output[1].is_empty() {
         return Err(cx.err("the Indices output is not supported by born"));
@@ -704,6 +715,85 @@ pub fn hardmax(cx: &mut NodeCx<'_>) -> Out {
 
 /// `CumSum` of f32 along a known axis: a matrix product with a triangular matrix of ones
 /// (`exclusive` shifts the diagonal, `reverse` flips the triangle).
+/// `CumProd` along a known axis, unrolled: each position is the product of the previous
+/// result and its own slice (f32 and the integer types; `exclusive`, `reverse`).
+pub fn cum_prod(cx: &mut NodeCx<'_>) -> Out {
+    use born_core::kernels::elementwise::BinaryOp;
+    use born_core::ops::binary::Binary;
+    use born_core::ops::concat::{Concat, ConcatAttrs};
+    use born_core::ops::slice::{Slice, SliceAttrs};
+    let dtype = cx.dtype(0)?;
+    if matches!(dtype, DType::F16 | DType::F64 | DType::Bool) {
+        return Err(cx.err(format!("CumProd of {dtype:?} is not supported by born")));
+    }
+    let dims = cx.dims(0)?;
+    let a = *cx
+        .known_ints(1)?
+        .first()
+        .ok_or_else(|| cx.err("axis is empty"))?;
+    let ax = axis(cx, a, dims.len())?;
+    let exclusive = cx.attrs.int("exclusive", 0)? != 0;
+    let reverse = cx.attrs.int("reverse", 0)? != 0;
+    let len = dims[ax];
+    if len > 4096 {
+        return Err(cx.err("CumProd over more than 4096 positions is not supported by born"));
+    }
+    let x = cx.tensor(0)?;
+    let mut slice_dims = dims.clone();
+    slice_dims[ax] = 1;
+    let one_bytes = match dtype {
+        DType::F32 => 1f32.to_le_bytes().to_vec(),
+        d => {
+            let mut b = vec![0u8; d.size()];
+            b[0] = 1;
+            b
+        }
+    };
+    let n: usize = slice_dims.iter().product();
+    let ones = cx.new_const(Const {
+        dtype,
+        dims: slice_dims.clone(),
+        bytes: one_bytes.repeat(n),
+    })?;
+    let mut parts = vec![0usize; len];
+    let mut acc: Option<usize> = None;
+    let order: Vec<usize> = if reverse {
+        (0..len).rev().collect()
+    } else {
+        (0..len).collect()
+    };
+    for &i in &order {
+        let s = SliceAttrs::new(&[i as i64], &[i as i64 + 1], &[ax as i64], &[])
+            .ok_or_else(|| cx.err("slice"))?;
+        let xi = cx.op::<Slice>(s, &[x])?;
+        let (out, next) = match acc {
+            None => {
+                let out = if exclusive { ones } else { xi };
+                (out, xi)
+            }
+            Some(p) => {
+                let next = cx.op::<Binary>(BinaryOp::Mul, &[p, xi])?;
+                (if exclusive { p } else { next }, next)
+            }
+        };
+        parts[i] = out;
+        acc = Some(next);
+    }
+    let mut y = parts[0];
+    if len > 1 {
+        let mut chunks = parts;
+        while chunks.len() > born_core::ops::MAX_INPUTS {
+            let rest = chunks.split_off(born_core::ops::MAX_INPUTS);
+            let head = cx.op::<Concat>(ConcatAttrs { axis: ax as i32 }, &chunks)?;
+            chunks = std::iter::once(head).chain(rest).collect();
+        }
+        y = cx.op::<Concat>(ConcatAttrs { axis: ax as i32 }, &chunks)?;
+    } else {
+        y = cx.reshape(y, &dims)?;
+    }
+    one(y)
+}
+
 pub fn cum_sum(cx: &mut NodeCx<'_>) -> Out {
     use born_core::ops::transpose::{Transpose, TransposeAttrs};
     f32_input(cx, 0)?;

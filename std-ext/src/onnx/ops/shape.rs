@@ -95,7 +95,11 @@ pub fn constant_of_shape(cx: &mut NodeCx<'_>) -> Out {
         return Err(cx.err("`value` must hold one element"));
     }
     let n = tensor::bytes_of(&dims, 1, tensor::MAX_COMPUTED_BYTES / value.dtype.size())
-        .ok_or_else(|| cx.err(format!("a constant of shape {dims:?} is too large to compute")))?;
+        .ok_or_else(|| {
+            cx.err(format!(
+                "a constant of shape {dims:?} is too large to compute"
+            ))
+        })?;
     known(Const {
         dtype: value.dtype,
         bytes: value.bytes.repeat(n),
@@ -796,4 +800,63 @@ pub fn blackman_window(cx: &mut NodeCx<'_>) -> Out {
         let pi = std::f64::consts::PI;
         -0.5 * (2.0 * pi * n / d).cos() + 0.08 * (4.0 * pi * n / d).cos() + 0.42
     })
+}
+
+/// `AffineGrid`: the sampling grid `theta @ [x, y, (z,) 1]` over the normalised output
+/// positions (`align_corners` puts -1 and 1 on the corner pixels' centres), for a known
+/// `size`.
+pub fn affine_grid(cx: &mut NodeCx<'_>) -> Out {
+    use born_core::ops::matmul::MatMul;
+    let size = known_dims(cx, 1)?;
+    let align = cx.attrs.int("align_corners", 0)? != 0;
+    let spatial = match size.as_slice() {
+        [_, _, rest @ ..] if (2..=3).contains(&rest.len()) => rest.to_vec(),
+        _ => return Err(cx.err("size must be [N, C, H, W] or [N, C, D, H, W]")),
+    };
+    let coords = |len: usize| -> Vec<f64> {
+        (0..len)
+            .map(|i| {
+                if align {
+                    if len == 1 {
+                        -1.0
+                    } else {
+                        -1.0 + 2.0 * i as f64 / (len - 1) as f64
+                    }
+                } else {
+                    -1.0 + (2.0 * i as f64 + 1.0) / len as f64
+                }
+            })
+            .collect()
+    };
+    let per: Vec<Vec<f64>> = spatial.iter().map(|&l| coords(l)).collect();
+    let r = spatial.len();
+    let cells: usize = spatial.iter().product();
+    // base[c] for each cell: x (last axis), y, (z), 1.
+    let mut base = vec![0f32; (r + 1) * cells];
+    for cell in 0..cells {
+        let mut rem = cell;
+        let mut idx = vec![0usize; r];
+        for a in (0..r).rev() {
+            idx[a] = rem % spatial[a];
+            rem /= spatial[a];
+        }
+        for c in 0..r {
+            let a = r - 1 - c;
+            base[c * cells + cell] = per[a][idx[a]] as f32;
+        }
+        base[r * cells + cell] = 1.0;
+    }
+    let b = cx.new_const(Const::from_values(vec![r + 1, cells], &base))?;
+    let theta = cx.tensor(0)?;
+    let td = cx.dims(0)?;
+    if td.len() != 3 || td[1] != r || td[2] != r + 1 || td[0] != size[0] {
+        return Err(cx.err(format!("theta {td:?} for size {size:?}")));
+    }
+    let g = cx.op::<MatMul>((), &[theta, b])?;
+    let a = TransposeAttrs::new(&[0, 2, 1]).ok_or_else(|| cx.err("perm"))?;
+    let t = cx.op::<Transpose>(a, &[g])?;
+    let mut out = vec![size[0]];
+    out.extend(&spatial);
+    out.push(r);
+    one(cx.reshape(t, &out)?)
 }
