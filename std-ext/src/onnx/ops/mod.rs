@@ -16,6 +16,7 @@ mod nn;
 mod quant;
 mod reduce;
 mod resize;
+mod rnn;
 mod shape;
 
 use super::convert::{NodeCx, Value};
@@ -202,6 +203,10 @@ static TABLE: &[(&str, Handler)] = &[
     ("HannWindow", h(17, shape::hann_window)),
     ("HammingWindow", h(17, shape::hamming_window)),
     ("BlackmanWindow", h(17, shape::blackman_window)),
+    // Recurrent layers, unrolled over the sequence.
+    ("RNN", h(7, rnn::rnn)),
+    ("LSTM", h(7, rnn::lstm)),
+    ("GRU", h(7, rnn::gru)),
     // Losses.
     (
         "NegativeLogLikelihoodLoss",
