@@ -35,9 +35,27 @@ fn hand_values() {
     // u64 values above i64::MAX compare and divide as unsigned.
     let mut u = [0u64; 2];
     let s2 = sh(&[2]);
-    binary_int(BinaryOp::Max, &[u64::MAX, 3], &s2, &[1u64, 5], &s2, &mut u, &s2).unwrap();
+    binary_int(
+        BinaryOp::Max,
+        &[u64::MAX, 3],
+        &s2,
+        &[1u64, 5],
+        &s2,
+        &mut u,
+        &s2,
+    )
+    .unwrap();
     assert_eq!(u, [u64::MAX, 5]);
-    binary_int(BinaryOp::Div, &[u64::MAX, 7], &s2, &[2u64, 2], &s2, &mut u, &s2).unwrap();
+    binary_int(
+        BinaryOp::Div,
+        &[u64::MAX, 7],
+        &s2,
+        &[2u64, 2],
+        &s2,
+        &mut u,
+        &s2,
+    )
+    .unwrap();
     assert_eq!(u, [u64::MAX / 2, 3]);
     assert_eq!(BinaryOp::Pow.apply_int(3, 4), 81);
     assert_eq!(BinaryOp::Pow.apply_int(2, -1), 0);
@@ -75,17 +93,53 @@ fn hand_values() {
     assert_eq!(b8, [0b1110, 0xFF, 7, 255]);
     int_binary(IntOp::Xor, &x8, &s4, &y8, &s4, &mut b8, &s4).unwrap();
     assert_eq!(b8, [0b0110, 0xFF, 6, 252]);
-    int_binary(IntOp::ShiftLeft, &x8, &s4, &[1u8, 4, 7, 8], &s4, &mut b8, &s4).unwrap();
+    int_binary(
+        IntOp::ShiftLeft,
+        &x8,
+        &s4,
+        &[1u8, 4, 7, 8],
+        &s4,
+        &mut b8,
+        &s4,
+    )
+    .unwrap();
     assert_eq!(b8, [0b11000, 0, 128, 0]);
-    int_binary(IntOp::ShiftRight, &x8, &s4, &[2u8, 4, 0, 9], &s4, &mut b8, &s4).unwrap();
+    int_binary(
+        IntOp::ShiftRight,
+        &x8,
+        &s4,
+        &[2u8, 4, 0, 9],
+        &s4,
+        &mut b8,
+        &s4,
+    )
+    .unwrap();
     assert_eq!(b8, [0b11, 0x0F, 1, 0]);
     let mut i8o = [0i8; 2];
     let s2b = sh(&[2]);
-    int_binary(IntOp::ShiftRight, &[-128i8, -1], &s2b, &[3i8, 9], &s2b, &mut i8o, &s2b).unwrap();
+    int_binary(
+        IntOp::ShiftRight,
+        &[-128i8, -1],
+        &s2b,
+        &[3i8, 9],
+        &s2b,
+        &mut i8o,
+        &s2b,
+    )
+    .unwrap();
     assert_eq!(i8o, [-16, -1], "arithmetic shift of signed values");
     let mut u64o = [0u64; 1];
     let s1b = sh(&[1]);
-    int_binary(IntOp::ShiftLeft, &[u64::MAX], &s1b, &[63u64], &s1b, &mut u64o, &s1b).unwrap();
+    int_binary(
+        IntOp::ShiftLeft,
+        &[u64::MAX],
+        &s1b,
+        &[63u64],
+        &s1b,
+        &mut u64o,
+        &s1b,
+    )
+    .unwrap();
     assert_eq!(u64o, [1 << 63]);
 
     let mut v = [-128i8, -3, 0, 9];

@@ -390,6 +390,29 @@ impl Converter {
         }
         for i in g.input.iter().filter(|i| !inits.contains(i.name())) {
             if let Some((_, c)) = opts.input_values.iter().find(|(n, _)| n == i.name()) {
+                // The value must fit the declared input like a given shape would.
+                let declared = Options {
+                    input_shapes: vec![(i.name().to_string(), c.dims.clone())],
+                    ..Options::default()
+                };
+                let (dtype, _) = self.input_type(i, &declared)?;
+                let bad =
+                    |what: String| OnnxError::InputShape(format!("input `{}`: {what}", i.name()));
+                if dtype != c.dtype {
+                    return Err(bad(format!(
+                        "given a {:?} value, the model declares {dtype:?}",
+                        c.dtype
+                    )));
+                }
+                if tensor::bytes_of(&c.dims, c.dtype.size(), tensor::MAX_TENSOR_BYTES)
+                    != Some(c.bytes.len())
+                {
+                    return Err(bad(format!(
+                        "the value holds {} bytes, its dimensions {:?} need another count",
+                        c.bytes.len(),
+                        c.dims
+                    )));
+                }
                 self.values
                     .insert(i.name().to_string(), Value::Known(Rc::new(c.clone())));
                 continue;
@@ -587,11 +610,127 @@ impl Converter {
                 }
             })
             .collect();
+        let before = (self.graph.ops.len(), self.graph.tensors.len());
+        match self.translate(n, k, opset, handler, inputs.clone()) {
+            Ok(outs) => self.bind_outputs(n, k, outs),
+            Err(e) if self.has_f16(&inputs) && handler.promote_f16 => {
+                // born's float kernels are f32: drop what the attempt added, compute in f32
+                // and round the float results back to f16.
+                self.graph.ops.truncate(before.0);
+                self.graph.tensors.truncate(before.1);
+                self.placed.retain(|_, (_, id)| *id < before.1);
+                let promoted = self.promote(n, k, opset, inputs)?;
+                match self.translate(n, k, opset, handler, promoted) {
+                    Ok(outs) => {
+                        let outs = self.demote(n, k, opset, outs)?;
+                        self.bind_outputs(n, k, outs)
+                    }
+                    Err(_) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn has_f16(&self, inputs: &[Option<Value>]) -> bool {
+        inputs.iter().flatten().any(|v| match v {
+            Value::Known(c) => c.dtype == DType::F16,
+            Value::Tensor(id) => self.graph.tensors[*id].dtype == DType::F16,
+            Value::Quantized(..) => false,
+        })
+    }
+
+    /// `inputs` with every f16 value converted to f32 (born's Cast, folded for known ones).
+    fn promote(
+        &mut self,
+        n: &NodeProto,
+        k: usize,
+        opset: i64,
+        inputs: Vec<Option<Value>>,
+    ) -> Result<Vec<Option<Value>>> {
+        self.recast(
+            n,
+            k,
+            opset,
+            inputs.into_iter().collect(),
+            DType::F16,
+            DType::F32,
+        )
+    }
+
+    /// `outs` with every f32 value converted to f16.
+    fn demote(
+        &mut self,
+        n: &NodeProto,
+        k: usize,
+        opset: i64,
+        outs: Vec<Value>,
+    ) -> Result<Vec<Value>> {
+        let outs = outs.into_iter().map(Some).collect();
+        Ok(self
+            .recast(n, k, opset, outs, DType::F32, DType::F16)?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    fn recast(
+        &mut self,
+        n: &NodeProto,
+        k: usize,
+        opset: i64,
+        values: Vec<Option<Value>>,
+        from: DType,
+        to: DType,
+    ) -> Result<Vec<Option<Value>>> {
+        let cast = |v: &Const| -> Const {
+            let f = v.to_f32();
+            match to {
+                DType::F32 => Const::from_values(v.dims.clone(), &f),
+                _ => Const {
+                    dtype: DType::F16,
+                    dims: v.dims.clone(),
+                    bytes: f
+                        .iter()
+                        .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
+                        .collect(),
+                },
+            }
+        };
+        let mut cx = NodeCx::for_node(self, n, k, opset, vec![]);
+        values
+            .into_iter()
+            .map(|v| {
+                Ok(match v {
+                    Some(Value::Known(c)) if c.dtype == from => {
+                        Some(Value::Known(Rc::new(cast(&c))))
+                    }
+                    Some(Value::Tensor(id)) if cx.tensor_info(id).0 == from => {
+                        Some(Value::Tensor(cx.op::<born_core::ops::cast::Cast>(
+                            born_core::ops::cast::CastAttrs { to },
+                            &[id],
+                        )?))
+                    }
+                    other => other,
+                })
+            })
+            .collect()
+    }
+
+    /// Runs `handler` on `inputs`: folded when every input is known.
+    fn translate(
+        &mut self,
+        n: &NodeProto,
+        k: usize,
+        opset: i64,
+        handler: &Handler,
+        inputs: Vec<Option<Value>>,
+    ) -> Result<Vec<Value>> {
         let foldable = handler.foldable
             && inputs
                 .iter()
                 .all(|v| matches!(v, None | Some(Value::Known(_))));
-        let outs = if foldable {
+        Ok(if foldable {
             fold(n, k, opset, inputs, handler)?
         } else {
             let readers = n
@@ -610,8 +749,7 @@ impl Converter {
                 placed: &mut self.placed,
             };
             (handler.run)(&mut cx)?
-        };
-        self.bind_outputs(n, k, outs)
+        })
     }
 
     /// Records node `n`'s output values by name; every named output must be produced.

@@ -30,6 +30,9 @@ pub struct Handler {
     /// Whether a node with all inputs known may be folded (false for ops whose result is
     /// not a function of the inputs, such as random generators).
     pub foldable: bool,
+    /// Whether a node that fails on f16 inputs is retried in f32 (inputs cast up, float
+    /// outputs rounded back to f16): born's float kernels compute in f32.
+    pub promote_f16: bool,
     /// The translation.
     pub run: fn(&mut NodeCx<'_>) -> Result<Vec<Value>>,
 }
@@ -38,6 +41,7 @@ const fn h(since: i64, run: fn(&mut NodeCx<'_>) -> Result<Vec<Value>>) -> Handle
     Handler {
         since,
         foldable: true,
+        promote_f16: true,
         run,
     }
 }
