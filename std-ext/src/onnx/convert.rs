@@ -840,13 +840,25 @@ impl Converter {
                 let id = place_const(g, &format!("{name}.const"), &c)?;
                 g.add_reshape(id, &c.dims, name)?
             }
-            Value::Quantized(..) => {
-                return Err(OnnxError::Malformed(format!(
-                    "graph output `{name}` is a QuantizeLinear output: born's quantized \
-                     models keep f32 outputs"
-                )))
+            Value::Quantized(x, qtype) => {
+                // An int8/uint8 graph output: the quantization written out in f32 ops.
+                let QuantSpec::PerTensor { scale, zero_point } = g.tensors[x].quant.clone() else {
+                    return Err(OnnxError::Malformed(format!(
+                        "graph output `{name}` has no quantization parameters"
+                    )));
+                };
+                let zp = i64::from(zero_point) + if qtype == DType::U8 { 128 } else { 0 };
+                let node = NodeProto {
+                    name: Some(name.to_string()),
+                    op_type: Some("QuantizeLinear".into()),
+                    output: vec![name.to_string()],
+                    ..NodeProto::default()
+                };
+                let mut cx = NodeCx::for_node(self, &node, 0, 0, vec![]);
+                super::ops::quantize_composed(&mut cx, x, &[scale], &[zp], qtype, 0)?
             }
         };
+        let g = &mut self.graph;
         g.tensors[id].name = name.to_string();
         g.mark_output(id)?;
         Ok(())

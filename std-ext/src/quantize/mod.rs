@@ -256,6 +256,12 @@ impl Rewriter<'_> {
         if !inputs.iter().chain([&out]).all(|&i| is_f32(i)) {
             return Ok(false);
         }
+        // With preset parameters and no calibration (an imported QDQ model), an op whose
+        // activations have no parameters stays f32.
+        let known = |i: usize| src.tensors[i].data.is_some() || self.params[i].is_some();
+        if self.report.samples == 0 && !inputs.iter().chain([&out]).all(|&i| known(i)) {
+            return Ok(false);
+        }
         // An int8 op reading input 0 with the input's own quantization (pools, reshape).
         fn same<Q: Op>(this: &mut Rewriter<'_>, a: Q::Attrs, x: usize, out: usize) -> Result<bool> {
             let xq = this.as_q(x)?;

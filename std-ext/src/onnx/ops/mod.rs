@@ -62,6 +62,8 @@ pub fn supported() -> impl Iterator<Item = &'static str> {
     TABLE.iter().map(|(name, _)| *name)
 }
 
+pub(crate) use quant::quantize_composed;
+
 /// Output 0 is born tensor `id`.
 pub(crate) fn one(id: usize) -> Result<Vec<Value>> {
     Ok(vec![Value::Tensor(id)])

@@ -65,6 +65,9 @@ fn channel_of(dims: &[usize], axis: usize, per_channel: bool) -> impl Fn(usize) 
 
 fn quant_axis(cx: &NodeCx<'_>, p: &Params, dims: &[usize]) -> Result<(usize, bool)> {
     let per_channel = p.scales.len() != 1;
+    if !per_channel {
+        return Ok((0, false));
+    }
     let ax = super::axis(cx, cx.attrs.int("axis", 1)?, dims.len().max(1))?;
     if per_channel && dims.get(ax) != Some(&p.scales.len()) {
         return Err(cx.err(format!(
@@ -86,8 +89,122 @@ fn int8_params(cx: &NodeCx<'_>, p: &Params) -> Result<(f32, i32)> {
     Ok((p.scales[0], (p.zeros[0] - shift) as i32))
 }
 
+/// Scales (and zero points) as an f32 constant that broadcasts along `axis` of a rank-`rank`
+/// tensor (a scalar when per-tensor).
+fn along(cx: &mut NodeCx<'_>, v: &[f32], axis: usize, rank: usize) -> Result<usize> {
+    let dims = if v.len() == 1 {
+        vec![]
+    } else {
+        let mut d = vec![1; rank];
+        d[axis] = v.len();
+        d
+    };
+    cx.new_const(Const::from_values(dims, v))
+}
+
+/// The range of a quantized type the composed path handles (exact in f32).
+fn range_of(cx: &NodeCx<'_>, t: DType) -> Result<(f32, f32)> {
+    Ok(match t {
+        DType::I8 => (-128.0, 127.0),
+        DType::U8 => (0.0, 255.0),
+        DType::I16 => (-32768.0, 32767.0),
+        DType::U16 => (0.0, 65535.0),
+        d => return Err(cx.err(format!("{d:?} quantization is not supported by born"))),
+    })
+}
+
+/// `saturate(round_half_even(x / scale) + zero_point)` in type `p.qtype`, composed from f32
+/// ops (for what born's int8 kernels do not take: per-channel activations, 16-bit types,
+/// quantized graph outputs).
+pub(crate) fn quantize_composed(
+    cx: &mut NodeCx<'_>,
+    x: usize,
+    scales: &[f32],
+    zeros: &[i64],
+    qtype: DType,
+    axis: usize,
+) -> Result<usize> {
+    use born_core::kernels::elementwise::BinaryOp;
+    use born_core::kernels::unary::UnaryOp;
+    use born_core::ops::binary::Binary;
+    use born_core::ops::cast::{Cast, CastAttrs};
+    use born_core::ops::unary::{Unary, UnaryAttrs};
+    let (lo, hi) = range_of(cx, qtype)?;
+    let rank = cx.tensor_info(x).1.len();
+    let s = along(cx, scales, axis, rank)?;
+    let z: Vec<f32> = zeros.iter().map(|&z| z as f32).collect();
+    let z = along(cx, &z, axis, rank)?;
+    let d = cx.op::<Binary>(BinaryOp::Div, &[x, s])?;
+    let r = cx.op::<Unary>(UnaryAttrs::new(UnaryOp::Round), &[d])?;
+    let a = cx.op::<Binary>(BinaryOp::Add, &[r, z])?;
+    let c = cx.op::<Unary>(UnaryAttrs::new(UnaryOp::Clip { min: lo, max: hi }), &[a])?;
+    cx.op::<Cast>(CastAttrs { to: qtype }, &[c])
+}
+
+/// `(q - zero_point) * scale` in f32 (exact for the 8- and 16-bit types).
+fn dequantize_composed(cx: &mut NodeCx<'_>, q: usize, p: &Params, axis: usize) -> Result<usize> {
+    use born_core::kernels::elementwise::BinaryOp;
+    use born_core::ops::binary::Binary;
+    use born_core::ops::cast::{Cast, CastAttrs};
+    range_of(cx, cx.tensor_info(q).0)?;
+    let rank = cx.tensor_info(q).1.len();
+    let f = cx.op::<Cast>(CastAttrs { to: DType::F32 }, &[q])?;
+    let z: Vec<f32> = p.zeros.iter().map(|&z| z as f32).collect();
+    let z = along(cx, &z, axis, rank)?;
+    let s = along(cx, &p.scales, axis, rank)?;
+    let c = cx.op::<Binary>(BinaryOp::Sub, &[f, z])?;
+    cx.op::<Binary>(BinaryOp::Mul, &[c, s])
+}
+
+/// `QuantizeLinear` with a scale (and zero point) computed at run time (as
+/// `DynamicQuantizeLinear` spells itself out): the composed f32 path with those tensors.
+fn quantize_dynamic(cx: &mut NodeCx<'_>) -> Out {
+    use born_core::kernels::elementwise::BinaryOp;
+    use born_core::kernels::unary::UnaryOp;
+    use born_core::ops::binary::Binary;
+    use born_core::ops::cast::{Cast, CastAttrs};
+    use born_core::ops::unary::{Unary, UnaryAttrs};
+    if cx.dtype(0)? != DType::F32 || cx.dtype(1)? != DType::F32 {
+        return Err(cx.err("born quantizes f32 values with an f32 scale only"));
+    }
+    let qtype = if cx.has(2) { cx.dtype(2)? } else { DType::U8 };
+    let (lo, hi) = range_of(cx, qtype)?;
+    let (x, s) = (cx.tensor(0)?, cx.tensor(1)?);
+    let d = cx.op::<Binary>(BinaryOp::Div, &[x, s])?;
+    let mut r = cx.op::<Unary>(UnaryAttrs::new(UnaryOp::Round), &[d])?;
+    if cx.has(2) {
+        let z = cx.tensor(2)?;
+        let zf = cx.op::<Cast>(CastAttrs { to: DType::F32 }, &[z])?;
+        r = cx.op::<Binary>(BinaryOp::Add, &[r, zf])?;
+    }
+    let c = cx.op::<Unary>(UnaryAttrs::new(UnaryOp::Clip { min: lo, max: hi }), &[r])?;
+    one(cx.op::<Cast>(CastAttrs { to: qtype }, &[c])?)
+}
+
 pub fn quantize_linear(cx: &mut NodeCx<'_>) -> Out {
+    if cx.attrs.int("block_size", 0)? != 0 {
+        return Err(cx.err("blocked quantization is not supported by born"));
+    }
+    let runtime = |k: usize| cx.has(k) && cx.try_known(k).is_none();
+    if runtime(1) || runtime(2) {
+        // Per-tensor only: a per-channel scale must be known (to lay it along the axis).
+        let per_tensor = cx.dims(1)?.iter().product::<usize>() == 1;
+        if !per_tensor {
+            let k = if runtime(1) { 1 } else { 2 };
+            return Err(cx.known(k).err().unwrap_or_else(|| cx.err("scale")));
+        }
+        return quantize_dynamic(cx);
+    }
     let p = params(cx)?;
+    let composed = cx.try_known(0).is_none()
+        && cx.dtype(0)? == DType::F32
+        && (p.scales.len() != 1 || !matches!(p.qtype, DType::I8 | DType::U8));
+    if composed {
+        let dims = cx.dims(0)?;
+        let (ax, _) = quant_axis(cx, &p, &dims)?;
+        let x = cx.tensor(0)?;
+        return one(quantize_composed(cx, x, &p.scales, &p.zeros, p.qtype, ax)?);
+    }
     if !matches!(p.qtype, DType::I8 | DType::U8) {
         return Err(cx.err(format!(
             "{:?} quantization is not supported by born",
@@ -190,9 +307,10 @@ pub fn dequantize_linear(cx: &mut NodeCx<'_>) -> Out {
                 &v,
             )))])
         }
-        Value::Tensor(_) => Err(cx.err(
-            "dequantizes a run-time integer tensor: born's QDQ import needs each \
-             DequantizeLinear to read a QuantizeLinear or a constant",
-        )),
+        Value::Tensor(q) => {
+            let dims = cx.dims(0)?;
+            let (ax, _) = quant_axis(cx, &p, &dims)?;
+            one(dequantize_composed(cx, q, &p, ax)?)
+        }
     }
 }
