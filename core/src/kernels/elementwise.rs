@@ -624,7 +624,7 @@ pub fn scale_shift(x: &mut [f32], scale: f32, shift: f32) {
     }
 }
 
-/// Integer element types of [`binary_int`] and [`remainder`]: each value widens to `i128`
+/// Integer element types of [`binary_int`] and [`int_binary`]: each value widens to `i128`
 /// (which holds every `i64` and `u64` value) and a result wraps back to the type (two's
 /// complement), as NumPy's integer arithmetic.
 pub trait IntElement: Copy + Default {
@@ -685,8 +685,23 @@ pub fn binary_int<T: IntElement>(
     out: &mut [T],
     out_shape: &Shape,
 ) -> Result<()> {
+    int_broadcast(a, a_shape, b, b_shape, out, out_shape, |x, y| {
+        op.apply_int(x, y)
+    })
+}
+
+/// Validates an integer call like [`binary`] and runs `f` over the broadcast.
+fn int_broadcast<T: IntElement>(
+    a: &[T],
+    a_shape: &Shape,
+    b: &[T],
+    b_shape: &Shape,
+    out: &mut [T],
+    out_shape: &Shape,
+    f: impl Fn(i128, i128) -> i128,
+) -> Result<()> {
     if let Some(plan) = prepare(a, a_shape, b, b_shape, out, out_shape)? {
-        int_run(&plan, a, b, out, |x, y| op.apply_int(x, y));
+        int_run(&plan, a, b, out, f);
     }
     Ok(())
 }
@@ -779,8 +794,7 @@ pub fn int_binary<T: IntElement>(
     out_shape: &Shape,
 ) -> Result<()> {
     let bits = 8 * core::mem::size_of::<T>() as u32;
-    if let Some(plan) = prepare(a, a_shape, b, b_shape, out, out_shape)? {
-        int_run(&plan, a, b, out, |x, y| op.apply(x, y, bits));
-    }
-    Ok(())
+    int_broadcast(a, a_shape, b, b_shape, out, out_shape, |x, y| {
+        op.apply(x, y, bits)
+    })
 }

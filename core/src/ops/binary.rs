@@ -32,6 +32,24 @@ pub(crate) fn type_index(d: DType) -> Option<u32> {
     INT_TYPES.iter().position(|&t| t == d).map(|k| k as u32 + 1)
 }
 
+/// `$run!(T)` for the integer type of [`type_index`] `$ty` (an index past the list is
+/// `u64`, the last).
+macro_rules! by_int_type {
+    ($ty:expr, $run:ident) => {
+        match $ty {
+            1 => $run!(i8),
+            2 => $run!(u8),
+            3 => $run!(i16),
+            4 => $run!(i32),
+            5 => $run!(i64),
+            6 => $run!(u16),
+            7 => $run!(u32),
+            _ => $run!(u64),
+        }
+    };
+}
+pub(crate) use by_int_type;
+
 /// Checks both inputs have one element type [`type_index`] knows and broadcast; declares
 /// the output; returns the type index.
 pub(crate) fn same_type_broadcast(
@@ -83,19 +101,10 @@ impl Op for Binary {
                 elementwise::binary_int(op, x, &xs, y, &ys, io.out::<$t>(0)?, &os)
             }};
         }
-        match p[1] {
-            0 => {
-                let (x, y) = (io.input::<f32>(0)?, io.input::<f32>(1)?);
-                elementwise::binary(op, x, &xs, y, &ys, io.out(0)?, &os)
-            }
-            1 => int!(i8),
-            2 => int!(u8),
-            3 => int!(i16),
-            4 => int!(i32),
-            5 => int!(i64),
-            6 => int!(u16),
-            7 => int!(u32),
-            _ => int!(u64),
+        if p[1] == 0 {
+            let (x, y) = (io.input::<f32>(0)?, io.input::<f32>(1)?);
+            return elementwise::binary(op, x, &xs, y, &ys, io.out(0)?, &os);
         }
+        by_int_type!(p[1], int)
     }
 }

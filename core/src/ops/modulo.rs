@@ -2,7 +2,7 @@
 //! and, or, xor (ONNX `BitwiseAnd`/`Or`/`Xor`, and `BitwiseNot` as xor with all ones) and
 //! shifts (ONNX `BitShift`).
 
-use super::binary::same_type_broadcast;
+use super::binary::{by_int_type, same_type_broadcast};
 use super::{Io, Op, Prepare};
 use crate::error::Result;
 use crate::kernels::elementwise::{self, IntOp};
@@ -33,15 +33,6 @@ impl Op for IntBinary {
                 elementwise::int_binary(op, x, &xs, y, &ys, io.out::<$t>(0)?, &os)
             }};
         }
-        match p[1] {
-            1 => int!(i8),
-            2 => int!(u8),
-            3 => int!(i16),
-            4 => int!(i32),
-            5 => int!(i64),
-            6 => int!(u16),
-            7 => int!(u32),
-            _ => int!(u64),
-        }
+        by_int_type!(p[1], int)
     }
 }

@@ -99,19 +99,15 @@ impl Op for Unary {
             },
         )?;
         io.copy_unless_in_place()?;
-        match p.ty {
-            0 => {
-                kernel::unary_inplace(op, io.out(0)?);
-                Ok(())
-            }
-            1 => kernel::unary_int_inplace(op, io.out::<i8>(0)?),
-            2 => kernel::unary_int_inplace(op, io.out::<u8>(0)?),
-            3 => kernel::unary_int_inplace(op, io.out::<i16>(0)?),
-            4 => kernel::unary_int_inplace(op, io.out::<i32>(0)?),
-            5 => kernel::unary_int_inplace(op, io.out::<i64>(0)?),
-            6 => kernel::unary_int_inplace(op, io.out::<u16>(0)?),
-            7 => kernel::unary_int_inplace(op, io.out::<u32>(0)?),
-            _ => kernel::unary_int_inplace(op, io.out::<u64>(0)?),
+        if p.ty == 0 {
+            kernel::unary_inplace(op, io.out(0)?);
+            return Ok(());
         }
+        macro_rules! int {
+            ($t:ty) => {
+                kernel::unary_int_inplace(op, io.out::<$t>(0)?)
+            };
+        }
+        super::binary::by_int_type!(p.ty, int)
     }
 }
