@@ -2,75 +2,14 @@
 //! born, against naive loops written below (einsum sums over every label, a direct
 //! O(n^2) DFT in f64), and the nodes the importer refuses with a message naming the cause.
 
-use born_std::core::interp::Interpreter;
-use born_std::core::model::graph::AlignedBytes;
-use born_std::core::Model;
-use born_std::onnx::proto::attribute_proto::AttributeType;
-use born_std::onnx::proto::tensor_proto::DataType;
-use born_std::onnx::proto::tensor_shape_proto::{dimension, Dimension};
-use born_std::onnx::proto::{
-    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TensorShapeProto, TypeProto, ValueInfoProto,
+mod common;
+
+use born_std::onnx::proto::{AttributeProto, ModelProto, TensorProto, ValueInfoProto};
+use common::onnx::{
+    convert_run_output0, convert_run_raw, init_i64, int_attr, le_f32, model_proto, node,
+    refusal_message, s, string_attr, value, FLOAT, INT32,
 };
-use born_std::onnx::{convert_bytes, OnnxError, Options};
-use prost::Message;
 use std::f64::consts::TAU;
-
-const FLOAT: i32 = DataType::Float as i32;
-const INT32: i32 = DataType::Int32 as i32;
-
-fn s(v: &str) -> Option<String> {
-    Some(v.to_string())
-}
-
-fn value(name: &str, elem: i32, dims: &[usize]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|&d| Dimension {
-            value: Some(dimension::Value::DimValue(d as i64)),
-            ..Default::default()
-        })
-        .collect();
-    ValueInfoProto {
-        name: s(name),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(elem),
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn i64_init(name: &str, v: i64) -> TensorProto {
-    TensorProto {
-        name: s(name),
-        dims: vec![],
-        data_type: Some(DataType::Int64 as i32),
-        raw_data: Some(v.to_le_bytes().to_vec()),
-        ..Default::default()
-    }
-}
-
-fn string_attr(name: &str, v: &str) -> AttributeProto {
-    AttributeProto {
-        name: s(name),
-        r#type: Some(AttributeType::String as i32),
-        s: Some(v.as_bytes().to_vec()),
-        ..Default::default()
-    }
-}
-
-fn int_attr(name: &str, v: i64) -> AttributeProto {
-    AttributeProto {
-        name: s(name),
-        r#type: Some(AttributeType::Int as i32),
-        i: Some(v),
-        ..Default::default()
-    }
-}
 
 /// A one-node model at `opset`: `op(node_inputs) -> y`, the graph inputs `inputs` (name and
 /// extents) of element type `elem`, and `inits` as initializers.
@@ -83,82 +22,28 @@ fn model(
     inputs: &[(&str, &[usize])],
     inits: Vec<TensorProto>,
 ) -> ModelProto {
-    ModelProto {
-        ir_version: Some(8),
-        producer_name: s("onnx_einsum_dft"),
-        opset_import: vec![OperatorSetIdProto {
-            domain: s(""),
-            version: Some(opset),
-        }],
-        graph: Some(GraphProto {
-            name: s("g"),
-            node: vec![NodeProto {
-                op_type: s(op),
-                name: s("n"),
-                input: node_inputs.iter().map(|i| i.to_string()).collect(),
-                output: vec!["y".to_string()],
-                attribute: attrs,
-                ..Default::default()
-            }],
-            input: inputs
-                .iter()
-                .map(|(name, dims)| value(name, elem, dims))
-                .collect(),
-            output: vec![ValueInfoProto {
-                name: s("y"),
-                ..Default::default()
-            }],
-            initializer: inits,
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// Converts `m`, writes each of `inputs` (little-endian bytes) and runs it: the output's
-/// extents and bytes.
-fn run_bytes(m: &ModelProto, inputs: &[Vec<u8>]) -> Result<(Vec<usize>, Vec<u8>), OnnxError> {
-    let c = convert_bytes(&m.encode_to_vec(), None, &Options::default())?;
-    let (bytes, _) = born_std::export::encode_planned(&c.graph).expect("encode");
-    let bytes = AlignedBytes::from_slice(&bytes);
-    let model = Model::from_bytes(&bytes).expect("load");
-    let mut arena = vec![0u8; Interpreter::arena_len(&model).expect("arena")];
-    let mut it = Interpreter::new(&model, &mut arena).expect("prepare");
-    for (k, x) in inputs.iter().enumerate() {
-        it.input_raw_mut(k).expect("input").copy_from_slice(x);
-    }
-    it.invoke().expect("invoke");
-    let dims = it
-        .output_def(0)
-        .expect("output")
-        .dims
-        .to_shape()
-        .expect("shape")
-        .dims()
-        .to_vec();
-    Ok((dims, it.output_raw(0).expect("output").to_vec()))
-}
-
-fn le(x: &[f32]) -> Vec<u8> {
-    x.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-/// [`run_bytes`] on f32 inputs and output.
-fn run(m: &ModelProto, inputs: &[&[f32]]) -> Result<(Vec<usize>, Vec<f32>), OnnxError> {
-    let bytes: Vec<Vec<u8>> = inputs.iter().map(|x| le(x)).collect();
-    let (dims, y) = run_bytes(m, &bytes)?;
-    let y = y
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+    let n = node(op, "n", node_inputs, &["y"], attrs);
+    let inputs = inputs
+        .iter()
+        .map(|(name, dims)| value(name, elem, dims))
         .collect();
-    Ok((dims, y))
+    let y = ValueInfoProto {
+        name: s("y"),
+        ..Default::default()
+    };
+    model_proto(
+        Some("onnx_einsum_dft"),
+        opset,
+        vec![n],
+        inputs,
+        vec![y],
+        inits,
+    )
 }
 
+/// The conversion error's message for `m`; fails the test when `m` converts.
 fn refusal(m: &ModelProto, inputs: &[Vec<u8>]) -> String {
-    match run_bytes(m, inputs) {
-        Err(e) => e.to_string(),
-        Ok(y) => panic!("converted: {y:?}"),
-    }
+    refusal_message(convert_run_raw(m, inputs))
 }
 
 /// `n` values in [-1, 1) from a fixed linear congruential sequence.
@@ -197,7 +82,7 @@ fn einsum(equation: &str, dims: &[&[usize]], xs: &[&[f32]]) -> (Vec<usize>, Vec<
         &inputs,
         vec![],
     );
-    run(&m, xs).unwrap()
+    convert_run_output0(&m, xs).unwrap()
 }
 
 fn f64s(x: &[f32]) -> Vec<f64> {
@@ -245,7 +130,7 @@ fn einsum_diagonal_and_total_sum() {
         vec![],
     );
     let bytes: Vec<u8> = ints.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let (dims, y) = run_bytes(&m, &[bytes]).unwrap();
+    let (dims, y) = convert_run_raw(&m, &[bytes]).unwrap().swap_remove(0);
     assert_eq!(dims, [n]);
     let want: Vec<u8> = (0..n).flat_map(|i| ints[i * n + i].to_le_bytes()).collect();
     assert_eq!(y, want);
@@ -485,11 +370,11 @@ fn dft_model(
     let mut node_inputs = vec!["x", ""];
     if let Some(n) = dft_length {
         node_inputs[1] = "len";
-        inits.push(i64_init("len", n));
+        inits.push(init_i64("len", &[], &[n]));
     }
     if opset >= 20 {
         node_inputs.push("axis");
-        inits.push(i64_init("axis", axis));
+        inits.push(init_i64("axis", &[], &[axis]));
     } else {
         attrs.push(int_attr("axis", axis));
     }
@@ -518,7 +403,7 @@ fn dft_of_a_real_signal_full_onesided_padded_and_cut() {
             let n = length.unwrap_or(7) as usize;
             let keep = if onesided { n / 2 + 1 } else { n };
             let m = dft_model(opset, &dims, axis, length, false, onesided);
-            let (got_dims, got) = run(&m, &[&x]).unwrap();
+            let (got_dims, got) = convert_run_output0(&m, &[&x]).unwrap();
             let (want_dims, want) = along(&x, &dims, 1, &|s| {
                 let mut y = naive_dft(s, n, false);
                 y.truncate(keep);
@@ -537,21 +422,21 @@ fn dft_of_a_complex_signal_on_an_inner_axis_and_back() {
     let dims = [2, 5, 3, 2];
     let x = values(2 * 5 * 3 * 2, 13);
     let m = dft_model(20, &dims, 1, None, false, false);
-    let (got_dims, spectrum) = run(&m, &[&x]).unwrap();
+    let (got_dims, spectrum) = convert_run_output0(&m, &[&x]).unwrap();
     let (want_dims, want) = along(&x, &dims, 1, &|s| (naive_dft(s, 5, false), 2));
     assert_eq!(got_dims, want_dims);
     assert_close(&spectrum, &want, "forward");
     // The inverse gives the signal back, and matches the naive inverse on any input.
     let m = dft_model(17, &dims, 1, None, true, false);
-    let (got_dims, back) = run(&m, &[&spectrum]).unwrap();
+    let (got_dims, back) = convert_run_output0(&m, &[&spectrum]).unwrap();
     assert_eq!(got_dims, dims);
     assert_close(&back, &f64s(&x), "round trip");
     let (_, want) = along(&x, &dims, 1, &|s| (naive_dft(s, 5, true), 2));
-    let (_, got) = run(&m, &[&x]).unwrap();
+    let (_, got) = convert_run_output0(&m, &[&x]).unwrap();
     assert_close(&got, &want, "inverse");
     // Along axis 2 (negative at opset 20: -2 counts the parts axis last) over 4 points.
     let m = dft_model(20, &dims, -2, Some(4), false, false);
-    let (got_dims, got) = run(&m, &[&x]).unwrap();
+    let (got_dims, got) = convert_run_output0(&m, &[&x]).unwrap();
     let (want_dims, want) = along(&x, &dims, 2, &|s| (naive_dft(s, 4, false), 2));
     assert_eq!(got_dims, want_dims);
     assert_eq!(got_dims, [2, 5, 4, 2]);
@@ -565,7 +450,7 @@ fn inverse_onesided_dft_is_a_real_signal() {
     let x = values(3 * 4 * 2, 14);
     for (length, n) in [(None, 6), (Some(7), 7), (Some(4), 4)] {
         let m = dft_model(20, &dims, 1, length, true, true);
-        let (got_dims, got) = run(&m, &[&x]).unwrap();
+        let (got_dims, got) = convert_run_output0(&m, &[&x]).unwrap();
         let (want_dims, want) = along(&x, &dims, 1, &|s| {
             let y = naive_irfft(s, n);
             (y.into_iter().map(|v| (v, 0.0)).collect(), 1)
@@ -577,21 +462,21 @@ fn inverse_onesided_dft_is_a_real_signal() {
     // A real signal's one-sided spectrum gives the signal back.
     let signal = values(3 * 6, 15);
     let m = dft_model(20, &[3, 6, 1], 1, None, false, true);
-    let (_, spectrum) = run(&m, &[&signal]).unwrap();
+    let (_, spectrum) = convert_run_output0(&m, &[&signal]).unwrap();
     let m = dft_model(20, &[3, 4, 2], 1, None, true, true);
-    let (got_dims, back) = run(&m, &[&spectrum]).unwrap();
+    let (got_dims, back) = convert_run_output0(&m, &[&spectrum]).unwrap();
     assert_eq!(got_dims, [3, 6, 1]);
     assert_close(&back, &f64s(&signal), "rfft round trip");
 }
 
 #[test]
 fn dft_refusals_name_the_cause() {
-    let x = vec![le(&values(2 * 3 * 2, 16))];
+    let x = vec![le_f32(&values(2 * 3 * 2, 16))];
     let e = refusal(&dft_model(20, &[2, 3, 2], -1, None, false, false), &x);
     assert!(e.contains("is not a signal axis"), "{e}");
     let e = refusal(&dft_model(20, &[2, 3, 2], 1, Some(0), false, false), &x);
     assert!(e.contains("must be positive"), "{e}");
-    let x3 = vec![le(&values(2 * 3 * 3, 17))];
+    let x3 = vec![le_f32(&values(2 * 3 * 3, 17))];
     let e = refusal(&dft_model(20, &[2, 3, 3], 1, None, false, false), &x3);
     assert!(e.contains("must be [.., length, 1 or 2]"), "{e}");
     let mut m = dft_model(20, &[2, 3, 2], 1, None, false, false);

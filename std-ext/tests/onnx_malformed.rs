@@ -2,79 +2,33 @@
 //! whose message names the node, tensor, input or file at fault, never a panic. The models
 //! are built here with the protobuf types, from one valid model changed in one place.
 
-use born_std::core::interp::Interpreter;
+mod common;
+
 use born_std::core::model::graph::AlignedBytes;
 use born_std::core::Model;
 use born_std::onnx::proto::attribute_proto::AttributeType;
 use born_std::onnx::proto::tensor_proto::{DataLocation, DataType};
-use born_std::onnx::proto::tensor_shape_proto::{dimension, Dimension};
 use born_std::onnx::proto::{
     type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
-    StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    StringStringEntryProto, TensorProto, TypeProto, ValueInfoProto,
 };
 use born_std::onnx::{convert_bytes, convert_file, Converted, OnnxError, Options};
+use common::onnx::{
+    convert, convert_with, init_f32, init_i64, le_f32, model_proto, node, run_f32, s, value, FLOAT,
+};
 use prost::Message;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const FLOAT: i32 = DataType::Float as i32;
 const COMPLEX64: i32 = DataType::Complex64 as i32;
 const STRING: i32 = DataType::String as i32;
 
 // ---------------------------------------------------------------------------------------
 // Building models.
 
-fn s(v: &str) -> Option<String> {
-    Some(v.to_string())
-}
-
-/// A tensor value of element type `elem` with fixed dimensions `dims`.
-fn value(name: &str, elem: i32, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|&d| Dimension {
-            value: Some(dimension::Value::DimValue(d)),
-            ..Default::default()
-        })
-        .collect();
-    ValueInfoProto {
-        name: s(name),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(elem),
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 /// A float [1, 4] value.
 fn f14(name: &str) -> ValueInfoProto {
     value(name, FLOAT, &[1, 4])
-}
-
-/// A node of the default domain.
-fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
-    NodeProto {
-        op_type: s(op),
-        name: s(name),
-        input: inputs.iter().map(|i| i.to_string()).collect(),
-        output: outputs.iter().map(|o| o.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
-/// An f32 initializer with inline raw data.
-fn init(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
-    TensorProto {
-        name: s(name),
-        dims: dims.to_vec(),
-        data_type: Some(FLOAT),
-        raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
-        ..Default::default()
-    }
 }
 
 /// A model importing opset 17 of the default domain.
@@ -84,29 +38,20 @@ fn model(
     outputs: Vec<ValueInfoProto>,
     initializer: Vec<TensorProto>,
 ) -> ModelProto {
-    ModelProto {
-        ir_version: Some(8),
-        producer_name: s("onnx_malformed"),
-        opset_import: vec![OperatorSetIdProto {
-            domain: s(""),
-            version: Some(17),
-        }],
-        graph: Some(GraphProto {
-            name: s("g"),
-            node: nodes,
-            input: inputs,
-            output: outputs,
-            initializer,
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    model_proto(
+        Some("onnx_malformed"),
+        17,
+        nodes,
+        inputs,
+        outputs,
+        initializer,
+    )
 }
 
 /// The valid reference model: `y = Relu(x)` over a float [1, 4] input.
 fn relu_model() -> ModelProto {
     model(
-        vec![node("Relu", "relu", &["x"], &["y"])],
+        vec![node("Relu", "relu", &["x"], &["y"], vec![])],
         vec![f14("x")],
         vec![f14("y")],
         vec![],
@@ -116,23 +61,15 @@ fn relu_model() -> ModelProto {
 /// `y = Add(x, w)` with `w` a [1, 4] initializer.
 fn add_model() -> ModelProto {
     model(
-        vec![node("Add", "add", &["x", "w"], &["y"])],
+        vec![node("Add", "add", &["x", "w"], &["y"], vec![])],
         vec![f14("x")],
         vec![f14("y")],
-        vec![init("w", &[1, 4], &[1.0, 2.0, 3.0, 4.0])],
+        vec![init_f32("w", &[1, 4], &[1.0, 2.0, 3.0, 4.0])],
     )
 }
 
 fn graph_mut(m: &mut ModelProto) -> &mut GraphProto {
     m.graph.as_mut().expect("the model has a graph")
-}
-
-fn convert_with(m: &ModelProto, opts: &Options) -> Result<Converted, OnnxError> {
-    convert_bytes(&m.encode_to_vec(), None, opts)
-}
-
-fn convert(m: &ModelProto) -> Result<Converted, OnnxError> {
-    convert_with(m, &Options::default())
 }
 
 /// The conversion error of `m`; fails the test when `m` converts.
@@ -146,20 +83,6 @@ fn assert_names(e: &OnnxError, needles: &[&str]) {
     for n in needles {
         assert!(msg.contains(n), "`{msg}` does not mention `{n}`");
     }
-}
-
-/// Encodes, reloads and runs `c` on one f32 input; returns output 0.
-fn run(c: &Converted, input: &[f32]) -> Vec<f32> {
-    let (bytes, _) = born_std::export::encode_planned(&c.graph).expect("encode");
-    let bytes = AlignedBytes::from_slice(&bytes);
-    let m = Model::from_bytes(&bytes).expect("the converted model loads");
-    let mut arena = vec![0u8; Interpreter::arena_len(&m).expect("arena length")];
-    let mut it = Interpreter::new(&m, &mut arena).expect("interpreter");
-    it.input_mut::<f32>(0)
-        .expect("input 0")
-        .copy_from_slice(input);
-    it.invoke().expect("invoke");
-    it.output::<f32>(0).expect("output 0").to_vec()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -203,10 +126,6 @@ impl Drop for TempDir {
     }
 }
 
-fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
 /// An f32 [1, 4] initializer `w` stored in external data with the given keys.
 fn external_init(entries: &[(&str, &str)]) -> TensorProto {
     TensorProto {
@@ -229,8 +148,8 @@ fn external_init(entries: &[(&str, &str)]) -> TensorProto {
 fn external_model(entries: &[(&str, &str)]) -> ModelProto {
     model(
         vec![
-            node("Add", "add", &["x", "w"], &["s"]),
-            node("Relu", "relu", &["s"], &["y"]),
+            node("Add", "add", &["x", "w"], &["s"], vec![]),
+            node("Relu", "relu", &["s"], &["y"], vec![]),
         ],
         vec![f14("x")],
         vec![f14("y")],
@@ -257,9 +176,15 @@ fn tensor_error(e: &OnnxError, tensor_name: &str) {
 #[test]
 fn reference_models_convert_and_run() {
     let relu = convert(&relu_model()).expect("Relu model");
-    assert_eq!(run(&relu, &[-1.0, 0.5, -0.0, 3.0]), [0.0, 0.5, 0.0, 3.0]);
+    assert_eq!(
+        run_f32(&relu, &[&[-1.0, 0.5, -0.0, 3.0]]),
+        [0.0, 0.5, 0.0, 3.0]
+    );
     let add = convert(&add_model()).expect("Add model");
-    assert_eq!(run(&add, &[0.5, -1.0, 2.0, 10.0]), [1.5, 1.0, 5.0, 14.0]);
+    assert_eq!(
+        run_f32(&add, &[&[0.5, -1.0, 2.0, 10.0]]),
+        [1.5, 1.0, 5.0, 14.0]
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -376,7 +301,7 @@ fn missing_initializer_is_a_dangling_input() {
 fn dangling_input_of_an_unnamed_node_is_named_by_position() {
     let mut m = relu_model();
     let g = graph_mut(&mut m);
-    g.node.push(node("Relu", "", &["nowhere"], &["z"]));
+    g.node.push(node("Relu", "", &["nowhere"], &["z"], vec![]));
     g.output.push(f14("z"));
     let e = err_of(&m);
     assert!(matches!(e, OnnxError::Malformed(_)), "{e:?}");
@@ -397,8 +322,8 @@ fn cycle_between_two_nodes_is_malformed() {
     // a = Add(x, b), b = Relu(a): each waits for the other.
     let m = model(
         vec![
-            node("Add", "first", &["x", "b"], &["a"]),
-            node("Relu", "second", &["a"], &["b"]),
+            node("Add", "first", &["x", "b"], &["a"], vec![]),
+            node("Relu", "second", &["a"], &["b"], vec![]),
         ],
         vec![f14("x")],
         vec![f14("b")],
@@ -412,7 +337,7 @@ fn cycle_between_two_nodes_is_malformed() {
 #[test]
 fn node_reading_its_own_output_is_a_cycle() {
     let m = model(
-        vec![node("Add", "self_loop", &["x", "y"], &["y"])],
+        vec![node("Add", "self_loop", &["x", "y"], &["y"], vec![])],
         vec![f14("x")],
         vec![f14("y")],
         vec![],
@@ -428,7 +353,7 @@ fn value_defined_twice_is_malformed() {
     let mut m = relu_model();
     graph_mut(&mut m)
         .node
-        .push(node("Relu", "again", &["x"], &["y"]));
+        .push(node("Relu", "again", &["x"], &["y"], vec![]));
     let e = err_of(&m);
     assert!(matches!(e, OnnxError::Malformed(_)), "{e:?}");
     assert_names(&e, &["value `y`", "node `again`", "more than once"]);
@@ -444,7 +369,7 @@ fn value_defined_twice_is_malformed() {
     let mut m = add_model();
     graph_mut(&mut m)
         .node
-        .push(node("Relu", "clobber", &["x"], &["w"]));
+        .push(node("Relu", "clobber", &["x"], &["w"], vec![]));
     let e = err_of(&m);
     assert!(matches!(e, OnnxError::Malformed(_)), "{e:?}");
     assert_names(&e, &["value `w`", "node `clobber`", "more than once"]);
@@ -463,7 +388,10 @@ fn shapes(name: &str, dims: &[usize]) -> Options {
 #[test]
 fn given_input_shape_matching_the_model_converts() {
     let c = convert_with(&relu_model(), &shapes("x", &[1, 4])).expect("matching shape");
-    assert_eq!(run(&c, &[-2.0, 2.0, -3.0, 3.0]), [0.0, 2.0, 0.0, 3.0]);
+    assert_eq!(
+        run_f32(&c, &[&[-2.0, 2.0, -3.0, 3.0]]),
+        [0.0, 2.0, 0.0, 3.0]
+    );
 }
 
 #[test]
@@ -491,7 +419,7 @@ fn given_shape_for_an_unknown_input_is_refused() {
 fn add_of_shapes_that_do_not_broadcast_is_refused() {
     // Both operands computed at run time.
     let m = model(
-        vec![node("Add", "add", &["x", "z"], &["y"])],
+        vec![node("Add", "add", &["x", "z"], &["y"], vec![])],
         vec![f14("x"), value("z", FLOAT, &[1, 3])],
         vec![f14("y")],
         vec![],
@@ -507,7 +435,7 @@ fn add_of_shapes_that_do_not_broadcast_is_refused() {
 
     // One operand a constant.
     let mut m = add_model();
-    graph_mut(&mut m).initializer = vec![init("w", &[1, 3], &[1.0, 2.0, 3.0])];
+    graph_mut(&mut m).initializer = vec![init_f32("w", &[1, 3], &[1.0, 2.0, 3.0])];
     let e = err_of(&m);
     assert!(
         matches!(&e, OnnxError::Node { node, .. } if node == "add"),
@@ -516,10 +444,13 @@ fn add_of_shapes_that_do_not_broadcast_is_refused() {
 
     // Both constants: the node is folded, and the fold reports the same fault.
     let m = model(
-        vec![node("Add", "add", &["u", "w"], &["y"])],
+        vec![node("Add", "add", &["u", "w"], &["y"], vec![])],
         vec![],
         vec![f14("y")],
-        vec![init("u", &[1, 4], &[1.0; 4]), init("w", &[1, 3], &[1.0; 3])],
+        vec![
+            init_f32("u", &[1, 4], &[1.0; 4]),
+            init_f32("w", &[1, 3], &[1.0; 3]),
+        ],
     );
     let e = err_of(&m);
     assert!(
@@ -559,7 +490,10 @@ fn input_without_shape_needs_one_given() {
     assert!(matches!(e, OnnxError::InputShape(_)), "{e:?}");
     assert_names(&e, &["input `x`", "no declared shape"]);
     let c = convert_with(&m, &shapes("x", &[1, 4])).expect("shape given");
-    assert_eq!(run(&c, &[1.0, -1.0, 1.0, -1.0]), [1.0, 0.0, 1.0, 0.0]);
+    assert_eq!(
+        run_f32(&c, &[&[1.0, -1.0, 1.0, -1.0]]),
+        [1.0, 0.0, 1.0, 0.0]
+    );
 }
 
 /// What converting `m` with `opts` and encoding the result gives: `Ok` when both succeed,
@@ -581,17 +515,6 @@ fn convert_and_encode(m: &ModelProto, opts: &Options) -> Result<(), String> {
     })
 }
 
-/// An int64 initializer.
-fn init_i64(name: &str, dims: &[i64], values: &[i64]) -> TensorProto {
-    TensorProto {
-        name: s(name),
-        dims: dims.to_vec(),
-        data_type: Some(DataType::Int64 as i32),
-        raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
-        ..Default::default()
-    }
-}
-
 /// `op` over one float input `h` of dimensions `dims`, output `y` (and `more` outputs).
 fn over_input(op: &str, dims: &[i64], more: &[&str]) -> ModelProto {
     let mut outs = vec!["y"];
@@ -599,7 +522,7 @@ fn over_input(op: &str, dims: &[i64], more: &[&str]) -> ModelProto {
     let mut outputs = vec![f14("y")];
     outputs.extend(more.iter().map(|o| f14(o)));
     model(
-        vec![node(op, op, &["h"], &outs)],
+        vec![node(op, op, &["h"], &outs, vec![])],
         vec![value("h", FLOAT, dims)],
         outputs,
         vec![],
@@ -664,14 +587,14 @@ fn absurd_sizes_are_refused_without_panicking() {
     cases.push(("Relu of given [2^40, 2^40]", m, shapes("x", &[big, big])));
     // Shapes computed from constants.
     let m = model(
-        vec![node("ConstantOfShape", "cos", &["shape"], &["y"])],
+        vec![node("ConstantOfShape", "cos", &["shape"], &["y"], vec![])],
         vec![],
         vec![f14("y")],
         vec![init_i64("shape", &[2], &[G, G])],
     );
     cases.push(("ConstantOfShape [2^40, 2^40]", m, plain()));
     let m = model(
-        vec![node("Reshape", "reshape", &["x", "shape"], &["y"])],
+        vec![node("Reshape", "reshape", &["x", "shape"], &["y"], vec![])],
         vec![f14("x")],
         vec![f14("y")],
         vec![init_i64("shape", &[2], &[1 << 62, 1 << 62])],
@@ -756,7 +679,10 @@ fn initializer_in_float_data_converts() {
     w.raw_data = None;
     w.float_data = vec![-1.0, -2.0, -3.0, -4.0];
     let c = convert(&m).expect("float_data initializer");
-    assert_eq!(run(&c, &[1.0, 1.0, 1.0, 1.0]), [0.0, -1.0, -2.0, -3.0]);
+    assert_eq!(
+        run_f32(&c, &[&[1.0, 1.0, 1.0, 1.0]]),
+        [0.0, -1.0, -2.0, -3.0]
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -816,7 +742,7 @@ const W: [f32; 4] = [1.0, 2.0, 3.0, 4.0];
 /// 8 bytes of padding, then `W`.
 fn w_bin() -> Vec<u8> {
     let mut b = vec![0xee; 8];
-    b.extend(f32_bytes(&W));
+    b.extend(le_f32(&W));
     b
 }
 
@@ -830,13 +756,13 @@ fn external_data_converts_and_runs() {
     let x = [-3.0, -1.0, 2.0, 10.0];
     let want: Vec<f32> = x.iter().zip(W).map(|(a, b)| (a + b).max(0.0)).collect();
     assert_eq!(want, [0.0, 1.0, 5.0, 14.0]);
-    assert_eq!(run(&c, &x), want);
+    assert_eq!(run_f32(&c, &[&x]), want);
 
     // The same in a subfolder, without a length key.
     dir.write("weights/w.bin", &w_bin());
     let m = external_model(&[("location", "weights/w.bin"), ("offset", "8")]);
     let c = convert_in(&dir, &m).expect("external data in a subfolder");
-    assert_eq!(run(&c, &x), want);
+    assert_eq!(run_f32(&c, &[&x]), want);
 }
 
 #[test]
@@ -955,9 +881,9 @@ fn unsupported_ops_are_listed_together() {
     // x -> Foo -> Foo -> Bar -> y
     let m = model(
         vec![
-            node("Foo", "foo_a", &["x"], &["a"]),
-            node("Foo", "foo_b", &["a"], &["b"]),
-            node("Bar", "bar", &["b"], &["y"]),
+            node("Foo", "foo_a", &["x"], &["a"], vec![]),
+            node("Foo", "foo_b", &["a"], &["b"], vec![]),
+            node("Bar", "bar", &["b"], &["y"], vec![]),
         ],
         vec![f14("x")],
         vec![f14("y")],
@@ -1024,13 +950,16 @@ fn unsupported_op_no_output_depends_on_is_dropped() {
     let mut m = relu_model();
     graph_mut(&mut m)
         .node
-        .push(node("Foo", "dead", &["x"], &["unused"]));
+        .push(node("Foo", "dead", &["x"], &["unused"], vec![]));
     let c = convert(&m).expect("the dead node is dropped");
-    assert_eq!(run(&c, &[-1.0, 1.0, -2.0, 2.0]), [0.0, 1.0, 0.0, 2.0]);
+    assert_eq!(
+        run_f32(&c, &[&[-1.0, 1.0, -2.0, 2.0]]),
+        [0.0, 1.0, 0.0, 2.0]
+    );
 }
 
 fn leaky_relu(alpha: AttributeProto) -> ModelProto {
-    let mut n = node("LeakyRelu", "leaky", &["x"], &["y"]);
+    let mut n = node("LeakyRelu", "leaky", &["x"], &["y"], vec![]);
     n.attribute.push(alpha);
     model(vec![n], vec![f14("x")], vec![f14("y")], vec![])
 }
@@ -1044,7 +973,10 @@ fn attribute_of_the_right_type_converts() {
         ..Default::default()
     });
     let c = convert(&m).expect("LeakyRelu with a float alpha");
-    assert_eq!(run(&c, &[-2.0, 2.0, -4.0, 0.0]), [-1.0, 2.0, -2.0, 0.0]);
+    assert_eq!(
+        run_f32(&c, &[&[-2.0, 2.0, -4.0, 0.0]]),
+        [-1.0, 2.0, -2.0, 0.0]
+    );
 }
 
 #[test]
@@ -1104,7 +1036,7 @@ fn attribute_error_of_an_unnamed_node_names_it_by_position() {
 fn failure_of_a_folded_node_names_the_node() {
     // Gather of constants is folded by running born's interpreter; index 5 of 2 values
     // fails there, and the error must still say which node.
-    let mut gather = node("Gather", "gather", &["c", "i"], &["y"]);
+    let mut gather = node("Gather", "gather", &["c", "i"], &["y"], vec![]);
     gather.attribute.push(AttributeProto {
         name: s("axis"),
         r#type: Some(AttributeType::Int as i32),
@@ -1115,7 +1047,7 @@ fn failure_of_a_folded_node_names_the_node() {
         vec![gather],
         vec![],
         vec![f14("y")],
-        vec![init("c", &[2], &[1.0, 2.0]), init_i64("i", &[1], &[5])],
+        vec![init_f32("c", &[2], &[1.0, 2.0]), init_i64("i", &[1], &[5])],
     );
     let e = err_of(&m);
     assert!(
@@ -1128,7 +1060,7 @@ fn failure_of_a_folded_node_names_the_node() {
 #[test]
 fn attribute_of_the_wrong_type_on_a_folded_node_is_refused() {
     // Softmax of a constant: folded, so the attribute is read on the fold path.
-    let mut n = node("Softmax", "sm", &["w"], &["y"]);
+    let mut n = node("Softmax", "sm", &["w"], &["y"], vec![]);
     n.attribute.push(AttributeProto {
         name: s("axis"),
         r#type: Some(AttributeType::String as i32),
@@ -1139,7 +1071,7 @@ fn attribute_of_the_wrong_type_on_a_folded_node_is_refused() {
         vec![n],
         vec![],
         vec![f14("y")],
-        vec![init("w", &[1, 4], &W)],
+        vec![init_f32("w", &[1, 4], &W)],
     );
     let e = err_of(&m);
     assert!(

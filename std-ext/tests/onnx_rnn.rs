@@ -5,104 +5,14 @@
 //! time and weights fed at run time; and the nodes the importer refuses, with a message
 //! naming the cause.
 
-use born_std::core::interp::Interpreter;
-use born_std::core::model::graph::AlignedBytes;
-use born_std::core::Model;
-use born_std::onnx::proto::attribute_proto::AttributeType;
+mod common;
+
 use born_std::onnx::proto::tensor_proto::DataType;
-use born_std::onnx::proto::tensor_shape_proto::{dimension, Dimension};
-use born_std::onnx::proto::{
-    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TensorShapeProto, TypeProto, ValueInfoProto,
+use born_std::onnx::proto::{GraphProto, ModelProto, NodeProto};
+use common::onnx::{
+    convert, convert_run_f32, float_attr, floats_attr, int_attr, le_f32, model_proto, node,
+    string_attr, strings_attr, value, FLOAT,
 };
-use born_std::onnx::{convert_bytes, Options};
-use prost::Message;
-
-const FLOAT: i32 = DataType::Float as i32;
-
-fn s(v: &str) -> Option<String> {
-    Some(v.to_string())
-}
-
-fn value(name: &str, dims: &[usize]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|&d| Dimension {
-            value: Some(dimension::Value::DimValue(d as i64)),
-            ..Default::default()
-        })
-        .collect();
-    ValueInfoProto {
-        name: s(name),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(FLOAT),
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn init(name: &str, dims: &[usize], elem: i32, raw: Vec<u8>) -> TensorProto {
-    TensorProto {
-        name: s(name),
-        dims: dims.iter().map(|&d| d as i64).collect(),
-        data_type: Some(elem),
-        raw_data: Some(raw),
-        ..Default::default()
-    }
-}
-
-fn bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-fn int_attr(name: &str, v: i64) -> AttributeProto {
-    AttributeProto {
-        name: s(name),
-        r#type: Some(AttributeType::Int as i32),
-        i: Some(v),
-        ..Default::default()
-    }
-}
-
-fn float_attr(name: &str, v: f32) -> AttributeProto {
-    AttributeProto {
-        name: s(name),
-        r#type: Some(AttributeType::Float as i32),
-        f: Some(v),
-        ..Default::default()
-    }
-}
-
-fn floats_attr(name: &str, v: &[f32]) -> AttributeProto {
-    AttributeProto {
-        name: s(name),
-        r#type: Some(AttributeType::Floats as i32),
-        floats: v.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn string_attr(name: &str, v: &str) -> AttributeProto {
-    AttributeProto {
-        name: s(name),
-        r#type: Some(AttributeType::String as i32),
-        s: Some(v.as_bytes().to_vec()),
-        ..Default::default()
-    }
-}
-
-fn strings_attr(name: &str, v: &[&str]) -> AttributeProto {
-    AttributeProto {
-        name: s(name),
-        r#type: Some(AttributeType::Strings as i32),
-        strings: v.iter().map(|x| x.as_bytes().to_vec()).collect(),
-        ..Default::default()
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Cell {
@@ -310,16 +220,16 @@ fn data(c: &Case) -> Data {
 /// The one-node model of `c` (opset 14) and the graph inputs to feed, in order.
 fn model(c: &Case, v: &Data) -> (ModelProto, Vec<Vec<u8>>) {
     let (d, gh, h) = (c.dirs(), c.cell.gates() * c.hidden, c.hidden);
-    let mut inputs = vec![value("X", &c.x_dims())];
-    let mut feeds = vec![bytes(&v.x)];
+    let mut inputs = vec![value("X", FLOAT, &c.x_dims())];
+    let mut feeds = vec![le_f32(&v.x)];
     let mut inits = Vec::new();
     let mut names = vec!["X".to_string()];
     let mut tensor = |name: &str, dims: &[usize], vals: &[f32]| {
         if c.weights_as_inputs {
-            inputs.push(value(name, dims));
-            feeds.push(bytes(vals));
+            inputs.push(value(name, FLOAT, dims));
+            feeds.push(le_f32(vals));
         } else {
-            inits.push(init(name, dims, FLOAT, bytes(vals)));
+            inits.push(common::onnx::tensor(name, dims, FLOAT, le_f32(vals)));
         }
     };
     tensor("W", &[d, gh, c.input], &v.w);
@@ -348,7 +258,7 @@ fn model(c: &Case, v: &Data) -> (ModelProto, Vec<Vec<u8>>) {
         let lens: Vec<u8> = (0..c.batch)
             .flat_map(|_| (c.seq as i32).to_le_bytes())
             .collect();
-        inits.push(init(
+        inits.push(common::onnx::tensor(
             "sequence_lens",
             &[c.batch],
             DataType::Int32 as i32,
@@ -373,7 +283,7 @@ fn model(c: &Case, v: &Data) -> (ModelProto, Vec<Vec<u8>>) {
     }
     let mut graph_outputs = Vec::new();
     if c.outputs[0] {
-        graph_outputs.push(value("Y", &c.y_dims()));
+        graph_outputs.push(value("Y", FLOAT, &c.y_dims()));
     }
     for (name, _) in out_names
         .iter()
@@ -381,7 +291,7 @@ fn model(c: &Case, v: &Data) -> (ModelProto, Vec<Vec<u8>>) {
         .skip(1)
         .filter(|(_, on)| *on)
     {
-        graph_outputs.push(value(name, &c.state_dims()));
+        graph_outputs.push(value(name, FLOAT, &c.state_dims()));
     }
     let mut attrs = vec![
         string_attr("direction", c.direction),
@@ -409,61 +319,11 @@ fn model(c: &Case, v: &Data) -> (ModelProto, Vec<Vec<u8>>) {
             attrs.push(floats_attr("activation_beta", &a.beta));
         }
     }
-    let m = ModelProto {
-        ir_version: Some(8),
-        producer_name: s("onnx_rnn"),
-        opset_import: vec![OperatorSetIdProto {
-            domain: s(""),
-            version: Some(14),
-        }],
-        graph: Some(GraphProto {
-            name: s("g"),
-            node: vec![NodeProto {
-                op_type: s(c.cell.op()),
-                name: s("rec"),
-                input: names,
-                output: outs,
-                attribute: attrs,
-                ..Default::default()
-            }],
-            input: inputs,
-            output: graph_outputs,
-            initializer: inits,
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let outs: Vec<&str> = outs.iter().map(String::as_str).collect();
+    let n = node(c.cell.op(), "rec", &names, &outs, attrs);
+    let m = model_proto(Some("onnx_rnn"), 14, vec![n], inputs, graph_outputs, inits);
     (m, feeds)
-}
-
-/// Converts and runs `m` on `feeds`: every output's extents and values.
-fn run(m: &ModelProto, feeds: &[Vec<u8>]) -> Vec<(Vec<usize>, Vec<f32>)> {
-    let c = convert_bytes(&m.encode_to_vec(), None, &Options::default()).expect("convert");
-    let (bytes, _) = born_std::export::encode_planned(&c.graph).expect("encode");
-    let bytes = AlignedBytes::from_slice(&bytes);
-    let model = Model::from_bytes(&bytes).expect("load");
-    let mut arena = vec![0u8; Interpreter::arena_len(&model).expect("arena")];
-    let mut it = Interpreter::new(&model, &mut arena).expect("prepare");
-    for (k, f) in feeds.iter().enumerate() {
-        it.input_raw_mut(k).expect("input").copy_from_slice(f);
-    }
-    it.invoke().expect("invoke");
-    (0..model.meta().n_outputs as usize)
-        .map(|k| {
-            let dims = it
-                .output_def(k)
-                .expect("output")
-                .dims
-                .to_shape()
-                .expect("shape");
-            let y = it.output_raw(k).expect("output");
-            let y = y
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            (dims.dims().to_vec(), y)
-        })
-        .collect()
 }
 
 /// ONNX's equations in f64, element by element: `Y`, `Y_h`, `Y_c` in the case's layout.
@@ -612,7 +472,7 @@ fn check(c: &Case) {
             ..c.clone()
         };
         let (m, feeds) = model(&case, &v);
-        let got = run(&m, &feeds);
+        let got = convert_run_f32(&m, &feeds).expect("convert");
         let wanted: Vec<usize> = (0..3).filter(|&k| c.outputs[k]).collect();
         assert_eq!(got.len(), wanted.len());
         for ((gd, gv), &k) in got.iter().zip(&wanted) {
@@ -773,7 +633,7 @@ fn refusal(c: &Case, edit: impl FnOnce(&mut NodeProto, &mut GraphProto)) -> Stri
     let mut node = g.node[0].clone();
     edit(&mut node, g);
     g.node[0] = node;
-    convert_bytes(&m.encode_to_vec(), None, &Options::default())
+    convert(&m)
         .expect_err("the node must be refused")
         .to_string()
 }
