@@ -3,6 +3,7 @@
 //! soft-capping and padded KV lengths, composed from born's matmul, softmax and
 //! element-wise ops in the order ONNX's reference computes them.
 
+use super::{bin, permute, scalar};
 use crate::onnx::convert::{NodeCx, Value};
 use crate::onnx::error::Result;
 use crate::onnx::tensor::Const;
@@ -12,7 +13,6 @@ use born_core::kernels::compare::CompareOp;
 use born_core::kernels::elementwise::BinaryOp;
 use born_core::model::format::Dims;
 use born_core::ops::activation::Activation;
-use born_core::ops::binary::Binary;
 use born_core::ops::cast::{Cast, CastAttrs};
 use born_core::ops::compare::{Compare, CompareAttrs};
 use born_core::ops::concat::{Concat, ConcatAttrs};
@@ -20,24 +20,10 @@ use born_core::ops::expand::{Expand, ExpandAttrs};
 use born_core::ops::matmul::MatMul;
 use born_core::ops::pad::{Mode, Pad, PadAttrs};
 use born_core::ops::softmax::{AxisAttrs, Softmax};
-use born_core::ops::transpose::{Transpose, TransposeAttrs};
 use born_core::ops::where_select::Where;
 use born_core::shape::Shape;
 
 type Out = Result<Vec<Value>>;
-
-fn scalar(cx: &mut NodeCx<'_>, v: f32) -> Result<usize> {
-    cx.new_const(Const::from_values(vec![], &[v]))
-}
-
-fn bin(cx: &mut NodeCx<'_>, op: BinaryOp, a: usize, b: usize) -> Result<usize> {
-    cx.op::<Binary>(op, &[a, b])
-}
-
-fn transpose(cx: &mut NodeCx<'_>, x: usize, perm: &[usize]) -> Result<usize> {
-    let a = TransposeAttrs::new(perm).ok_or_else(|| cx.err("perm"))?;
-    cx.op::<Transpose>(a, &[x])
-}
 
 /// Input `k` as `[B, heads, S, D]`: a 3-D `[B, S, heads * D]` input is split into heads.
 fn heads(cx: &mut NodeCx<'_>, k: usize, n_heads: Option<i64>) -> Result<usize> {
@@ -56,7 +42,7 @@ fn heads(cx: &mut NodeCx<'_>, k: usize, n_heads: Option<i64>) -> Result<usize> {
                 )));
             }
             let v = cx.reshape(x, &[b, s, h, hidden / h])?;
-            transpose(cx, v, &[0, 2, 1, 3])
+            permute(cx, v, &[0, 2, 1, 3])
         }
         _ => Err(cx.err("Q, K and V must be 3-D or 4-D")),
     }
@@ -109,7 +95,10 @@ pub fn attention(cx: &mut NodeCx<'_>) -> Out {
         let last = md.last().copied().unwrap_or(0);
         if last < skv {
             let mut end = vec![0; md.len()];
-            *end.last_mut().expect("rank >= 1") = skv - last;
+            let Some(e) = end.last_mut() else {
+                return Err(cx.err("attn_mask must have at least one axis"));
+            };
+            *e = skv - last;
             let value = if is_bool { 0.0 } else { f64::NEG_INFINITY };
             let a = PadAttrs::new(&vec![0; md.len()], &end, Mode::Constant, value)
                 .ok_or_else(|| cx.err("mask padding"))?;
@@ -172,7 +161,7 @@ pub fn attention(cx: &mut NodeCx<'_>) -> Out {
     let s = scalar(cx, scale.sqrt())?;
     let qs = bin(cx, BinaryOp::Mul, q, s)?;
     let ks = bin(cx, BinaryOp::Mul, k, s)?;
-    let kt = transpose(cx, ks, &[0, 1, 3, 2])?;
+    let kt = permute(cx, ks, &[0, 1, 3, 2])?;
     let mut qk = cx.op::<MatMul>((), &[qs, kt])?;
     let softcap = cx.attrs.float("softcap", 0.0)?;
     if softcap > 0.0 {
@@ -189,7 +178,7 @@ pub fn attention(cx: &mut NodeCx<'_>) -> Out {
     let mut y = cx.op::<MatMul>((), &[p, v])?;
     if three_d {
         let yd = cx.tensor_info(y).1;
-        let t = transpose(cx, y, &[0, 2, 1, 3])?;
+        let t = permute(cx, y, &[0, 2, 1, 3])?;
         y = cx.reshape(t, &[yd[0], yd[2], yd[1] * yd[3]])?;
     }
     let qk_out = match cx.attrs.int("qk_matmul_output_mode", 0)? {
@@ -222,7 +211,7 @@ pub fn rotary_embedding(cx: &mut NodeCx<'_>) -> Out {
     let x = cx.tensor(0)?;
     // [B, S, H, D]
     let x = match *dims.as_slice() {
-        [_, _, _, _] => transpose(cx, x, &[0, 2, 1, 3])?,
+        [_, _, _, _] => permute(cx, x, &[0, 2, 1, 3])?,
         [b, s, hidden] => {
             let h = cx.attrs.int("num_heads", 0)?;
             if h <= 0 || hidden % h as usize != 0 {
@@ -295,7 +284,7 @@ pub fn rotary_embedding(cx: &mut NodeCx<'_>) -> Out {
         rotated
     };
     Ok(vec![Value::Tensor(match dims.len() {
-        4 => transpose(cx, y, &[0, 2, 1, 3])?,
+        4 => permute(cx, y, &[0, 2, 1, 3])?,
         _ => cx.reshape(y, &dims)?,
     })])
 }

@@ -9,10 +9,9 @@
 //! other way round otherwise. A negative total (a target past the full result) pads
 //! nothing and extends the end of the output instead, as `output_padding` does.
 
-use super::one;
+use super::{one, require_f32};
 use crate::onnx::convert::{NodeCx, Value};
 use crate::onnx::error::Result;
-use born_core::dtype::DType;
 use born_core::kernels::conv::transpose::ConvTranspose2d as Geometry;
 use born_core::ops::conv_transpose::ConvTranspose2d;
 
@@ -81,15 +80,6 @@ impl Axis {
             end: 0,
             extra,
         })
-    }
-}
-
-fn f32_input(cx: &NodeCx<'_>, k: usize) -> Result<()> {
-    match cx.dtype(k)? {
-        DType::F32 => Ok(()),
-        d => Err(cx.err(format!(
-            "input {k} is {d:?}: born runs ConvTranspose in f32 only"
-        ))),
     }
 }
 
@@ -169,10 +159,10 @@ fn paddings(cx: &NodeCx<'_>, axes: &[Axis]) -> Result<Vec<AxisPad>> {
 
 /// `ConvTranspose` (1-D and 2-D; f32).
 pub fn conv_transpose(cx: &mut NodeCx<'_>) -> Result<Vec<Value>> {
-    f32_input(cx, 0)?;
-    f32_input(cx, 1)?;
+    require_f32(cx, 0)?;
+    require_f32(cx, 1)?;
     if cx.has(2) {
-        f32_input(cx, 2)?;
+        require_f32(cx, 2)?;
     }
     let xd = cx.dims(0)?;
     let wd = cx.dims(1)?;

@@ -12,13 +12,12 @@
 //!   the input (the rest being their conjugates, as `numpy.fft.irfft`), output `[.., n, 1]`;
 //!   `n` defaults to `2 (L - 1)`.
 
-use super::one;
+use super::{one, permute};
 use crate::onnx::convert::{NodeCx, Value};
 use crate::onnx::error::Result;
 use crate::onnx::tensor::Const;
 use born_core::dtype::DType;
 use born_core::ops::matmul::MatMul;
-use born_core::ops::transpose::{Transpose, TransposeAttrs};
 use std::f64::consts::TAU;
 
 type Out = Result<Vec<Value>>;
@@ -105,14 +104,6 @@ impl Transform {
     }
 }
 
-fn transpose(cx: &mut NodeCx<'_>, x: usize, perm: &[usize]) -> Result<usize> {
-    if perm.iter().enumerate().all(|(i, &p)| i == p) {
-        return Ok(x);
-    }
-    let a = TransposeAttrs::new(perm).ok_or_else(|| cx.err("rank is beyond born's"))?;
-    cx.op::<Transpose>(a, &[x])
-}
-
 /// `DFT`: the transform the module describes; `dft_length` and (opset 20) `axis` must be
 /// known when converting, the signal f32 of rank 2 or more with 1 or 2 parts, and the axis
 /// one of the signal's (not the parts axis).
@@ -176,7 +167,7 @@ pub fn dft(cx: &mut NodeCx<'_>) -> Out {
     let outer: Vec<usize> = perm.iter().map(|&a| dims[a]).collect();
     perm.extend([ax, r - 1]);
     let x = cx.tensor(0)?;
-    let x = transpose(cx, x, &perm)?;
+    let x = permute(cx, x, &perm)?;
     let x = cx.reshape(x, &[&outer[..], &[len * parts]].concat())?;
     let w: Vec<f32> = tf.matrix(len, parts).iter().map(|&v| v as f32).collect();
     let w = cx.new_const(Const::from_values(vec![len * parts, k_out * c_out], &w))?;
@@ -190,7 +181,7 @@ pub fn dft(cx: &mut NodeCx<'_>) -> Out {
             p => p - usize::from(p > ax),
         })
         .collect();
-    one(transpose(cx, y, &back)?)
+    one(permute(cx, y, &back)?)
 }
 
 #[cfg(test)]

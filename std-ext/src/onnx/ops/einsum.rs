@@ -18,7 +18,6 @@ use born_core::kernels::reduce::ReduceOp;
 use born_core::ops::gather::{Gather, GatherAttrs};
 use born_core::ops::matmul::MatMul;
 use born_core::ops::reduce::{Reduce, ReduceAttrs};
-use born_core::ops::transpose::{Transpose, TransposeAttrs};
 
 type Out = Result<Vec<Value>>;
 
@@ -172,9 +171,7 @@ fn permute(cx: &mut NodeCx<'_>, x: Operand, perm: &[usize]) -> Result<Operand> {
     if perm.iter().enumerate().all(|(i, &p)| i == p) {
         return Ok(x);
     }
-    let attrs = TransposeAttrs::new(perm)
-        .ok_or_else(|| cx.err(format!("permutation {perm:?} is beyond born's rank")))?;
-    let id = cx.op::<Transpose>(attrs, &[x.id])?;
+    let id = super::permute(cx, x.id, perm)?;
     Ok(Operand {
         id,
         labels: perm.iter().map(|&p| x.labels[p]).collect(),

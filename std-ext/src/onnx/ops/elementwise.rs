@@ -1,6 +1,6 @@
 //! Element-wise operators: arithmetic, activations, comparisons, logic, `Where`.
 
-use super::one;
+use super::{bin, one, require_f32, scalar};
 use crate::onnx::convert::{NodeCx, Value};
 use crate::onnx::error::Result;
 use crate::onnx::tensor::Const;
@@ -11,7 +11,6 @@ use born_core::kernels::elementwise::BinaryOp;
 use born_core::kernels::elementwise::IntOp;
 use born_core::kernels::unary::UnaryOp;
 use born_core::ops::activation::Activation;
-use born_core::ops::binary::Binary;
 use born_core::ops::cast::{Cast, CastAttrs};
 use born_core::ops::compare::{Compare, CompareAttrs};
 use born_core::ops::logical::{Logical, LogicalAttrs};
@@ -22,30 +21,10 @@ use born_core::ops::where_select::Where;
 
 type Out = Result<Vec<Value>>;
 
-/// Checks input `k` is f32 (what born's float kernels take).
-fn float(cx: &NodeCx<'_>, k: usize) -> Result<()> {
-    match cx.dtype(k)? {
-        DType::F32 => Ok(()),
-        d => Err(cx.err(format!(
-            "input {k} is {d:?}: born computes this operator in f32 only"
-        ))),
-    }
-}
-
-/// Binary op `op` on tensors `a` and `b`.
-fn bin(cx: &mut NodeCx<'_>, op: BinaryOp, a: usize, b: usize) -> Result<usize> {
-    cx.op::<Binary>(op, &[a, b])
-}
-
 /// Binary op `op` on inputs 0 and 1 of one element type (f32 or an integer type).
 fn binary(cx: &mut NodeCx<'_>, op: BinaryOp) -> Out {
     let (a, b) = (cx.tensor(0)?, cx.tensor(1)?);
     one(bin(cx, op, a, b)?)
-}
-
-/// A scalar f32 constant.
-fn scalar(cx: &mut NodeCx<'_>, v: f32) -> Result<usize> {
-    cx.new_const(Const::from_values(vec![], &[v]))
 }
 
 pub fn add(cx: &mut NodeCx<'_>) -> Out {
@@ -201,7 +180,7 @@ pub fn sum(cx: &mut NodeCx<'_>) -> Out {
     one(variadic(cx, BinaryOp::Add)?)
 }
 pub fn mean(cx: &mut NodeCx<'_>) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let s = variadic(cx, BinaryOp::Add)?;
     let n = scalar(cx, cx.n_inputs() as f32)?;
     one(bin(cx, BinaryOp::Div, s, n)?)
@@ -213,7 +192,7 @@ fn un(cx: &mut NodeCx<'_>, op: UnaryOp, x: usize) -> Result<usize> {
 
 fn unary(cx: &mut NodeCx<'_>, op: UnaryOp) -> Out {
     if !matches!(op, UnaryOp::Abs | UnaryOp::Neg | UnaryOp::Sign) {
-        float(cx, 0)?;
+        require_f32(cx, 0)?;
     }
     let x = cx.tensor(0)?;
     one(un(cx, op, x)?)
@@ -273,7 +252,7 @@ pub fn hard_sigmoid(cx: &mut NodeCx<'_>) -> Out {
 /// Activation `a` on input 0 (born's `Activation` needs rank 1 or more: a scalar is
 /// viewed as `[1]`).
 fn act(cx: &mut NodeCx<'_>, a: Act) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let dims = cx.dims(0)?;
     let mut x = cx.tensor(0)?;
     if dims.is_empty() {
@@ -368,7 +347,7 @@ fn piecewise(
     f: impl FnOnce(&mut NodeCx<'_>, usize) -> Result<usize>,
     otherwise: Option<f32>,
 ) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let x = cx.tensor(0)?;
     let t = scalar(cx, threshold)?;
     let c = compare_op(cx, cond, x, t)?;
@@ -419,7 +398,7 @@ pub fn celu(cx: &mut NodeCx<'_>) -> Out {
 pub fn selu(cx: &mut NodeCx<'_>) -> Out {
     let alpha = cx.attrs.float("alpha", 1.673_263_2)?;
     let gamma = cx.attrs.float("gamma", 1.050_701)?;
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let x = cx.tensor(0)?;
     let zero = scalar(cx, 0.0)?;
     let c = compare_op(cx, CompareOp::LessOrEqual, x, zero)?;
@@ -432,7 +411,7 @@ pub fn selu(cx: &mut NodeCx<'_>) -> Out {
 pub fn thresholded_relu(cx: &mut NodeCx<'_>) -> Out {
     let alpha = cx.attrs.float("alpha", 1.0)?;
     // where(x > alpha, x, 0)
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let x = cx.tensor(0)?;
     let t = scalar(cx, alpha)?;
     let c = compare_op(cx, CompareOp::Greater, x, t)?;
@@ -441,7 +420,7 @@ pub fn thresholded_relu(cx: &mut NodeCx<'_>) -> Out {
 }
 
 pub fn softsign(cx: &mut NodeCx<'_>) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let x = cx.tensor(0)?;
     let a = un(cx, UnaryOp::Abs, x)?;
     let one_ = scalar(cx, 1.0)?;
@@ -450,7 +429,7 @@ pub fn softsign(cx: &mut NodeCx<'_>) -> Out {
 }
 
 pub fn prelu(cx: &mut NodeCx<'_>) -> Out {
-    float(cx, 1)?;
+    require_f32(cx, 1)?;
     let slope = cx.tensor(1)?;
     piecewise(
         cx,
@@ -463,7 +442,7 @@ pub fn prelu(cx: &mut NodeCx<'_>) -> Out {
 
 /// `IsNaN`: `!(x == x)`.
 pub fn is_nan(cx: &mut NodeCx<'_>) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let x = cx.tensor(0)?;
     let eq = compare_op(cx, CompareOp::Equal, x, x)?;
     one(cx.op::<Not>((), &[eq])?)
@@ -471,7 +450,7 @@ pub fn is_nan(cx: &mut NodeCx<'_>) -> Out {
 
 /// `IsInf`: `x == +inf` and/or `x == -inf` (`detect_positive`, `detect_negative`).
 pub fn is_inf(cx: &mut NodeCx<'_>) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let pos = cx.attrs.int("detect_positive", 1)? != 0;
     let neg = cx.attrs.int("detect_negative", 1)? != 0;
     let x = cx.tensor(0)?;
@@ -487,7 +466,7 @@ pub fn is_inf(cx: &mut NodeCx<'_>) -> Out {
 
 /// `Tan`: `sin(x) / cos(x)`.
 pub fn tan(cx: &mut NodeCx<'_>) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let x = cx.tensor(0)?;
     let (s, c) = (un(cx, UnaryOp::Sin, x)?, un(cx, UnaryOp::Cos, x)?);
     one(bin(cx, BinaryOp::Div, s, c)?)
@@ -495,7 +474,7 @@ pub fn tan(cx: &mut NodeCx<'_>) -> Out {
 
 /// `(exp(x) op exp(-x)) / 2`: `Sinh` with `Sub`, `Cosh` with `Add`.
 fn hyperbolic(cx: &mut NodeCx<'_>, op: BinaryOp) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let x = cx.tensor(0)?;
     let e = un(cx, UnaryOp::Exp, x)?;
     let nx = un(cx, UnaryOp::Neg, x)?;
@@ -508,7 +487,7 @@ fn hyperbolic(cx: &mut NodeCx<'_>, op: BinaryOp) -> Out {
 /// `Asinh`: `sign(x) * ln(|x| + sqrt(x^2 + 1))` (odd symmetry avoids the cancellation
 /// of the direct formula for negative `x`).
 pub fn asinh(cx: &mut NodeCx<'_>) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let x = cx.tensor(0)?;
     let a = un(cx, UnaryOp::Abs, x)?;
     let sq = bin(cx, BinaryOp::Mul, a, a)?;
@@ -523,7 +502,7 @@ pub fn asinh(cx: &mut NodeCx<'_>) -> Out {
 
 /// `Acosh`: `ln(x + sqrt(x^2 - 1))` (NaN below 1).
 pub fn acosh(cx: &mut NodeCx<'_>) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let x = cx.tensor(0)?;
     let sq = bin(cx, BinaryOp::Mul, x, x)?;
     let one_ = scalar(cx, 1.0)?;
@@ -535,7 +514,7 @@ pub fn acosh(cx: &mut NodeCx<'_>) -> Out {
 
 /// `Atanh`: `0.5 * ln((1 + x) / (1 - x))`.
 pub fn atanh(cx: &mut NodeCx<'_>) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let x = cx.tensor(0)?;
     let one_ = scalar(cx, 1.0)?;
     let p = bin(cx, BinaryOp::Add, one_, x)?;
@@ -559,7 +538,7 @@ pub fn swish(cx: &mut NodeCx<'_>) -> Out {
     if alpha == 1.0 {
         return act(cx, Act::Silu);
     }
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let x = cx.tensor(0)?;
     let a = scalar(cx, alpha)?;
     let ax = bin(cx, BinaryOp::Mul, a, x)?;
@@ -569,7 +548,7 @@ pub fn swish(cx: &mut NodeCx<'_>) -> Out {
 
 /// `Shrink`: `x + bias` below `-lambd`, `x - bias` above `lambd`, else 0.
 pub fn shrink(cx: &mut NodeCx<'_>) -> Out {
-    float(cx, 0)?;
+    require_f32(cx, 0)?;
     let lambd = cx.attrs.float("lambd", 0.5)?;
     let bias = cx.attrs.float("bias", 0.0)?;
     let x = cx.tensor(0)?;

@@ -64,6 +64,43 @@ pub fn supported() -> impl Iterator<Item = &'static str> {
 
 pub(crate) use quant::quantize_composed;
 
+/// Checks input `k` is f32 (what born's float kernels take).
+pub(crate) fn require_f32(cx: &NodeCx<'_>, k: usize) -> Result<()> {
+    match cx.dtype(k)? {
+        born_core::dtype::DType::F32 => Ok(()),
+        d => Err(cx.err(format!(
+            "input {k} is {d:?}: born computes {} in f32 only",
+            cx.node.op_type()
+        ))),
+    }
+}
+
+/// A scalar f32 constant.
+pub(crate) fn scalar(cx: &mut NodeCx<'_>, v: f32) -> Result<usize> {
+    cx.new_const(super::tensor::Const::from_values(vec![], &[v]))
+}
+
+/// Binary op `op` on born tensors `a` and `b`.
+pub(crate) fn bin(
+    cx: &mut NodeCx<'_>,
+    op: born_core::kernels::elementwise::BinaryOp,
+    a: usize,
+    b: usize,
+) -> Result<usize> {
+    cx.op::<born_core::ops::binary::Binary>(op, &[a, b])
+}
+
+/// Born tensor `x` with its axes permuted by `perm` (`x` itself for the identity).
+pub(crate) fn permute(cx: &mut NodeCx<'_>, x: usize, perm: &[usize]) -> Result<usize> {
+    use born_core::ops::transpose::{Transpose, TransposeAttrs};
+    if perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return Ok(x);
+    }
+    let a = TransposeAttrs::new(perm)
+        .ok_or_else(|| cx.err(format!("permutation {perm:?} does not fit born")))?;
+    cx.op::<Transpose>(a, &[x])
+}
+
 /// Output 0 is born tensor `id`.
 pub(crate) fn one(id: usize) -> Result<Vec<Value>> {
     Ok(vec![Value::Tensor(id)])

@@ -1,6 +1,6 @@
 //! Layers: convolution, pooling, `Gemm`/`MatMul`, normalisations, softmax.
 
-use super::{axis, one};
+use super::{axis, one, require_f32, scalar};
 use crate::onnx::convert::{NodeCx, Value};
 use crate::onnx::error::Result;
 use crate::onnx::tensor::{f32s, Const};
@@ -18,15 +18,6 @@ use born_core::ops::reduce::{Reduce, ReduceAttrs};
 use born_core::ops::softmax::{AxisAttrs, LogSoftmax, Softmax};
 
 type Out = Result<Vec<Value>>;
-
-fn f32_input(cx: &NodeCx<'_>, k: usize) -> Result<()> {
-    match cx.dtype(k)? {
-        DType::F32 => Ok(()),
-        d => Err(cx.err(format!(
-            "input {k} is {d:?}: born runs this layer in f32 only"
-        ))),
-    }
-}
 
 /// The 2-D window of a conv or pool: `[kh, kw]` kernel, strides, dilations and the
 /// `[top, left, bottom, right]` padding from `pads` or `auto_pad`. `spatial` is the input's
@@ -154,8 +145,8 @@ fn unview(cx: &mut NodeCx<'_>, y: usize, one_d: bool) -> Result<usize> {
 }
 
 pub fn conv(cx: &mut NodeCx<'_>) -> Out {
-    f32_input(cx, 0)?;
-    f32_input(cx, 1)?;
+    require_f32(cx, 0)?;
+    require_f32(cx, 1)?;
     let wd = cx.dims(1)?;
     let (x, s, one_d) = nchw(cx)?;
     let kernel = match cx.attrs.ints("kernel_shape")? {
@@ -225,7 +216,7 @@ fn pool(cx: &mut NodeCx<'_>, max: bool) -> Out {
         let y = unview(cx, y, one_d)?;
         return one(cx.op::<Cast>(CastAttrs { to: dtype }, &[y])?);
     }
-    f32_input(cx, 0)?;
+    require_f32(cx, 0)?;
     if cx.node.output.len() > 1 && !cx.node.output[1].is_empty() {
         return Err(cx.err("the Indices output is not supported by born"));
     }
@@ -301,7 +292,7 @@ pub fn lp_pool(cx: &mut NodeCx<'_>) -> Out {
     use born_core::kernels::unary::UnaryOp;
     use born_core::ops::binary::Binary;
     use born_core::ops::unary::{Unary, UnaryAttrs};
-    f32_input(cx, 0)?;
+    require_f32(cx, 0)?;
     let p = cx.attrs.int("p", 2)? as f32;
     let x = cx.tensor(0)?;
     let a = cx.op::<Unary>(UnaryAttrs::new(UnaryOp::Abs), &[x])?;
@@ -330,7 +321,7 @@ pub fn average_pool(cx: &mut NodeCx<'_>) -> Out {
 
 /// Global pooling: born's `GlobalAvgPool2d` for 4-D average, a reduction otherwise.
 fn global(cx: &mut NodeCx<'_>, op: ReduceOp) -> Out {
-    f32_input(cx, 0)?;
+    require_f32(cx, 0)?;
     let dims = cx.dims(0)?;
     if dims.len() < 3 {
         return Err(cx.err("needs an input of rank 3 or more"));
@@ -366,8 +357,8 @@ fn transposed(c: &Const) -> Const {
 }
 
 pub fn gemm(cx: &mut NodeCx<'_>) -> Out {
-    f32_input(cx, 0)?;
-    f32_input(cx, 1)?;
+    require_f32(cx, 0)?;
+    require_f32(cx, 1)?;
     let alpha = cx.attrs.float("alpha", 1.0)?;
     let beta = cx.attrs.float("beta", 1.0)?;
     let trans_a = cx.attrs.int("transA", 0)? != 0;
@@ -415,8 +406,8 @@ pub fn gemm(cx: &mut NodeCx<'_>) -> Out {
 }
 
 pub fn matmul(cx: &mut NodeCx<'_>) -> Out {
-    f32_input(cx, 0)?;
-    f32_input(cx, 1)?;
+    require_f32(cx, 0)?;
+    require_f32(cx, 1)?;
     let ad = cx.dims(0)?;
     // x @ B with a constant 2-D B is born's fully connected layer (W = B^T).
     if let Some(b) = cx
@@ -495,7 +486,9 @@ fn fold_into_conv(cx: &mut NodeCx<'_>, eps: f32) -> Result<Option<usize>> {
     let nwid = cx.new_const(Const::from_values(wdims, &nw))?;
     let nbid = cx.new_const(Const::from_values(vec![o], &nb))?;
     let g = cx.graph();
-    let last = g.ops.last_mut().expect("checked above");
+    let Some(last) = g.ops.last_mut() else {
+        return Ok(None);
+    };
     last.inputs[1] = nwid;
     if last.inputs.len() > 2 {
         last.inputs[2] = nbid;
@@ -506,7 +499,7 @@ fn fold_into_conv(cx: &mut NodeCx<'_>, eps: f32) -> Result<Option<usize>> {
 }
 
 pub fn batch_norm(cx: &mut NodeCx<'_>) -> Out {
-    f32_input(cx, 0)?;
+    require_f32(cx, 0)?;
     if cx.attrs.int("training_mode", 0)? != 0
         || cx.node.output.iter().skip(1).any(|o| !o.is_empty())
     {
@@ -555,16 +548,12 @@ fn vector_of(cx: &mut NodeCx<'_>, k: usize, d: usize, fill: f32) -> Result<usize
     }
 }
 
-fn scalar(cx: &mut NodeCx<'_>, v: f32) -> Result<usize> {
-    cx.new_const(Const::from_values(vec![], &[v]))
-}
-
 pub fn layer_norm(cx: &mut NodeCx<'_>) -> Out {
     use born_core::kernels::elementwise::BinaryOp;
     use born_core::kernels::unary::UnaryOp;
     use born_core::ops::binary::Binary;
     use born_core::ops::unary::{Unary, UnaryAttrs};
-    f32_input(cx, 0)?;
+    require_f32(cx, 0)?;
     let dims = cx.dims(0)?;
     let ax = axis(cx, cx.attrs.int("axis", -1)?, dims.len())?;
     let eps = cx.attrs.float("epsilon", 1e-5)?;
@@ -599,7 +588,7 @@ pub fn layer_norm(cx: &mut NodeCx<'_>) -> Out {
 
 /// `RMSNormalization`: `x / sqrt(mean(x^2) + eps) * scale` over the axes from `axis`.
 pub fn rms_norm(cx: &mut NodeCx<'_>) -> Out {
-    f32_input(cx, 0)?;
+    require_f32(cx, 0)?;
     let dims = cx.dims(0)?;
     let ax = axis(cx, cx.attrs.int("axis", -1)?, dims.len())?;
     let eps = cx.attrs.float("epsilon", 1e-5)?;
@@ -615,7 +604,7 @@ pub fn rms_norm(cx: &mut NodeCx<'_>) -> Out {
 fn grouped_norm(cx: &mut NodeCx<'_>, groups: usize, eps: f32) -> Out {
     use born_core::kernels::elementwise::BinaryOp;
     use born_core::ops::binary::Binary;
-    f32_input(cx, 0)?;
+    require_f32(cx, 0)?;
     let dims = cx.dims(0)?;
     if dims.len() < 2 || groups == 0 || dims[1] % groups != 0 {
         return Err(cx.err(format!("{groups} groups for input {dims:?}")));
@@ -664,7 +653,7 @@ pub fn lp_norm(cx: &mut NodeCx<'_>) -> Out {
     use born_core::kernels::unary::UnaryOp;
     use born_core::ops::binary::Binary;
     use born_core::ops::unary::{Unary, UnaryAttrs};
-    f32_input(cx, 0)?;
+    require_f32(cx, 0)?;
     let rank = cx.dims(0)?.len();
     let ax = axis(cx, cx.attrs.int("axis", -1)?, rank)? as i32;
     let x = cx.tensor(0)?;
@@ -697,7 +686,7 @@ pub fn hardmax(cx: &mut NodeCx<'_>) -> Out {
     use born_core::ops::arg_max::{ArgAttrs, ArgMax};
     use born_core::ops::cast::{Cast, CastAttrs};
     use born_core::ops::compare::{Compare, CompareAttrs};
-    f32_input(cx, 0)?;
+    require_f32(cx, 0)?;
     let dims = cx.dims(0)?;
     let ax = axis(cx, cx.attrs.int("axis", -1)?, dims.len())?;
     let x = cx.tensor(0)?;
@@ -795,8 +784,7 @@ pub fn cum_prod(cx: &mut NodeCx<'_>) -> Out {
 }
 
 pub fn cum_sum(cx: &mut NodeCx<'_>) -> Out {
-    use born_core::ops::transpose::{Transpose, TransposeAttrs};
-    f32_input(cx, 0)?;
+    require_f32(cx, 0)?;
     let dims = cx.dims(0)?;
     let a = *cx
         .known_ints(1)?
@@ -823,25 +811,15 @@ pub fn cum_sum(cx: &mut NodeCx<'_>) -> Out {
     let mut x = cx.tensor(0)?;
     let mut perm: Vec<usize> = (0..dims.len()).collect();
     perm.swap(ax, last);
-    if ax != last {
-        x = cx.op::<Transpose>(
-            TransposeAttrs::new(&perm).ok_or_else(|| cx.err("perm"))?,
-            &[x],
-        )?;
-    }
+    x = super::permute(cx, x, &perm)?;
     let w = cx.new_const(Const::from_values(vec![len, len], &m))?;
     let mut y = cx.op::<MatMul>((), &[x, w])?;
-    if ax != last {
-        y = cx.op::<Transpose>(
-            TransposeAttrs::new(&perm).ok_or_else(|| cx.err("perm"))?,
-            &[y],
-        )?;
-    }
+    y = super::permute(cx, y, &perm)?;
     one(y)
 }
 
 fn softmax_like(cx: &mut NodeCx<'_>, log: bool) -> Out {
-    f32_input(cx, 0)?;
+    require_f32(cx, 0)?;
     let dims = cx.dims(0)?;
     let default = if cx.opset < 13 { 1 } else { -1 };
     let ax = axis(cx, cx.attrs.int("axis", default)?, dims.len())?;

@@ -14,10 +14,10 @@
 //! defaults). `sequence_lens` is accepted when known and every length is the sequence
 //! length.
 
+use super::require_f32;
 use crate::onnx::convert::{NodeCx, Value};
 use crate::onnx::error::Result;
 use crate::onnx::tensor::{self, Const};
-use born_core::dtype::DType;
 use born_core::kernels::activation::Activation as Act;
 use born_core::kernels::elementwise::BinaryOp;
 use born_core::kernels::unary::UnaryOp;
@@ -135,16 +135,6 @@ struct Weights {
     peep: Option<[usize; 3]>,
 }
 
-/// Checks input `k` is f32.
-fn f32_input(cx: &NodeCx<'_>, k: usize) -> Result<()> {
-    match cx.dtype(k)? {
-        DType::F32 => Ok(()),
-        d => Err(cx.err(format!(
-            "input {k} is {d:?}: born computes recurrent layers in f32 only"
-        ))),
-    }
-}
-
 /// Checks input `k` (called `what`) has extents `want`.
 fn check_dims(cx: &NodeCx<'_>, k: usize, what: &str, want: &[usize]) -> Result<()> {
     let got = cx.dims(k)?;
@@ -158,7 +148,7 @@ fn check_dims(cx: &NodeCx<'_>, k: usize, what: &str, want: &[usize]) -> Result<(
 fn plan(cx: &NodeCx<'_>, cell: Cell) -> Result<Plan> {
     for k in [0, 1, 2, 3, 5, 6, 7] {
         if cx.has(k) {
-            f32_input(cx, k)?;
+            require_f32(cx, k)?;
         }
     }
     let layout = match cx.attrs.int("layout", 0)? {

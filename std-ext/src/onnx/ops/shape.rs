@@ -616,8 +616,7 @@ pub fn eye_like(cx: &mut NodeCx<'_>) -> Out {
 fn blocks(cx: &mut NodeCx<'_>, view: &[usize], perm: &[usize], out: &[usize]) -> Out {
     let x = cx.tensor(0)?;
     let v = cx.reshape(x, view)?;
-    let a = TransposeAttrs::new(perm).ok_or_else(|| cx.err("perm"))?;
-    let t = cx.op::<Transpose>(a, &[v])?;
+    let t = super::permute(cx, v, perm)?;
     one(cx.reshape(t, out)?)
 }
 
@@ -853,8 +852,7 @@ pub fn affine_grid(cx: &mut NodeCx<'_>) -> Out {
         return Err(cx.err(format!("theta {td:?} for size {size:?}")));
     }
     let g = cx.op::<MatMul>((), &[theta, b])?;
-    let a = TransposeAttrs::new(&[0, 2, 1]).ok_or_else(|| cx.err("perm"))?;
-    let t = cx.op::<Transpose>(a, &[g])?;
+    let t = super::permute(cx, g, &[0, 2, 1])?;
     let mut out = vec![size[0]];
     out.extend(&spatial);
     out.push(r);
