@@ -80,6 +80,33 @@ pub fn gather<T: Copy>(
     Ok(())
 }
 
+/// The element counts of data `shape` and `indices_shape` and the resolved `axis` of an
+/// element-wise gather or scatter along `axis`: equal ranks, and every index dimension off
+/// the axis at most the data's.
+pub(super) fn elements_geometry(
+    op: &'static str,
+    shape: &[usize],
+    axis: i64,
+    indices_shape: &[usize],
+) -> Result<(usize, usize, usize)> {
+    let n = numel(op, shape)?;
+    let m = numel(op, indices_shape)?;
+    let axis = resolve_axis(op, axis, shape.len())?;
+    check_eq(op, "indices rank", shape.len(), indices_shape.len())?;
+    let fits = shape
+        .iter()
+        .zip(indices_shape)
+        .enumerate()
+        .all(|(a, (&d, &i))| a == axis || i <= d);
+    if !fits {
+        return Err(Error::InvalidArgument {
+            op,
+            what: "indices dimension exceeds the data dimension",
+        });
+    }
+    Ok((n, m, axis))
+}
+
 /// ONNX `GatherElements` (`numpy.take_along_axis`): `indices` has dimensions
 /// `indices_shape`, of the same rank as `shape`, and so does `out`, with
 /// `out[j] = data[j with its coordinate along axis replaced by indices[j]]`. Along every
@@ -102,21 +129,7 @@ pub fn gather_elements<T: Copy>(
     out: &mut [T],
 ) -> Result<()> {
     let op = "gather_elements";
-    let n = numel(op, shape)?;
-    let m = numel(op, indices_shape)?;
-    let axis = resolve_axis(op, axis, shape.len())?;
-    check_eq(op, "indices rank", shape.len(), indices_shape.len())?;
-    let fits = shape
-        .iter()
-        .zip(indices_shape)
-        .enumerate()
-        .all(|(a, (&d, &i))| a == axis || i <= d);
-    if !fits {
-        return Err(Error::InvalidArgument {
-            op,
-            what: "indices dimension exceeds the data dimension",
-        });
-    }
+    let (n, m, axis) = elements_geometry(op, shape, axis, indices_shape)?;
     check_eq(op, "input length", n, data.len())?;
     check_eq(op, "indices length", m, indices.len())?;
     check_eq(op, "output length", m, out.len())?;

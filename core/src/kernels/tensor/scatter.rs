@@ -10,7 +10,7 @@
 
 use super::gather::resolve;
 use super::walk::Walk;
-use super::{check_eq, numel, resolve_axis, strides};
+use super::{check_eq, numel, strides};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -142,21 +142,7 @@ pub fn scatter_elements<T: Copy, I: Copy + Into<i64>>(
     f: impl Fn(T, T) -> T,
 ) -> Result<()> {
     let op = "scatter_elements";
-    let n = numel(op, shape)?;
-    let m = numel(op, indices_shape)?;
-    let axis = resolve_axis(op, axis, shape.len())?;
-    check_eq(op, "indices rank", shape.len(), indices_shape.len())?;
-    let fits = shape
-        .iter()
-        .zip(indices_shape)
-        .enumerate()
-        .all(|(a, (&d, &i))| a == axis || i <= d);
-    if !fits {
-        return Err(Error::InvalidArgument {
-            op,
-            what: "indices dimension exceeds the data dimension",
-        });
-    }
+    let (n, m, axis) = super::gather::elements_geometry(op, shape, axis, indices_shape)?;
     check_eq(op, "output length", n, out.len())?;
     check_eq(op, "indices length", m, indices.len())?;
     check_eq(op, "updates length", m, updates.len())?;
