@@ -25,6 +25,31 @@ pub struct GatherElementsParams {
     wide: u32,
 }
 
+/// The checks of an element-wise gather or scatter (data input 0, indices input 1): the
+/// resolved `axis`, whether the indices are `i64`, and their shape (the data's rank, every
+/// dimension off the axis at most the data's). `bad_axis` and `too_big` are the errors'
+/// texts.
+pub(crate) fn element_indices(
+    cx: &Prepare<'_, '_>,
+    axis: i32,
+    bad_axis: &'static str,
+    too_big: &'static str,
+) -> core::result::Result<(usize, bool, crate::shape::Shape), ModelError> {
+    let d = cx.input(0)?.shape;
+    let d = d.dims();
+    let axis = movement::axis(cx, axis, d.len(), bad_axis)?;
+    let wide = index_type(cx, 1)?;
+    let idx = cx.input(1)?.shape;
+    if idx.rank() != d.len() {
+        return Err(cx.shape_err(1, "rank differs from the data's"));
+    }
+    let fits = |(i, (&n, &m)): (usize, (&usize, &usize))| i == axis || n <= m;
+    if !idx.dims().iter().zip(d).enumerate().all(fits) {
+        return Err(cx.shape_err(1, too_big));
+    }
+    Ok((axis, wide, idx))
+}
+
 fn run<const N: usize>(p: &GatherElementsParams, idx: &[i64], io: &mut Io<'_>) -> Result<()> {
     let x = movement::input::<N>(io, 0)?;
     let (xs, is) = (io.shape(0), io.shape(1));
@@ -44,17 +69,12 @@ impl Op for GatherElements {
         cx: &mut Prepare<'_, '_>,
     ) -> core::result::Result<GatherElementsParams, ModelError> {
         let x = cx.input(0)?;
-        let d = x.shape.dims();
-        let axis = movement::axis(cx, a.axis, d.len(), "gather axis out of range")?;
-        let wide = index_type(cx, 1)?;
-        let idx = cx.input(1)?.shape;
-        if idx.rank() != d.len() {
-            return Err(cx.shape_err(1, "rank differs from the data's"));
-        }
-        let fits = |(i, (&n, &m)): (usize, (&usize, &usize))| i == axis || n <= m;
-        if !idx.dims().iter().zip(d).enumerate().all(fits) {
-            return Err(cx.shape_err(1, "a dimension off the gather axis exceeds the data's"));
-        }
+        let (axis, wide, idx) = element_indices(
+            cx,
+            a.axis,
+            "gather axis out of range",
+            "a dimension off the gather axis exceeds the data's",
+        )?;
         cx.set_output(0, x.dtype, idx)?;
         if !wide {
             let n = idx.checked_numel().ok().and_then(|n| n.checked_mul(8));

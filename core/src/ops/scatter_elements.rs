@@ -3,7 +3,6 @@
 //! `ScatterElements` and the older `Scatter`; data of any element type, indices `i32` or
 //! `i64`).
 
-use super::gather::index_type;
 use super::io::misaligned;
 use super::movement::{self, by_size};
 use super::numeric::{by_numeric, code, numeric};
@@ -155,17 +154,12 @@ impl Op for ScatterElements {
 
     fn prepare(a: &ScatterElementsAttrs, cx: &mut Prepare<'_, '_>) -> R<ScatterElementsParams> {
         let x = cx.input(0)?;
-        let d = x.shape.dims();
-        let axis = movement::axis(cx, a.axis, d.len(), "scatter axis out of range")?;
-        let wide = index_type(cx, 1)?;
-        let idx = cx.input(1)?.shape;
-        if idx.rank() != d.len() {
-            return Err(cx.shape_err(1, "rank differs from the data's"));
-        }
-        let fits = |(i, (&n, &m)): (usize, (&usize, &usize))| i == axis || n <= m;
-        if !idx.dims().iter().zip(d).enumerate().all(fits) {
-            return Err(cx.shape_err(1, "a dimension off the scatter axis exceeds the data's"));
-        }
+        let (axis, wide, idx) = super::gather_elements::element_indices(
+            cx,
+            a.axis,
+            "scatter axis out of range",
+            "a dimension off the scatter axis exceeds the data's",
+        )?;
         check_updates(cx, x.dtype, idx)?;
         let dtype = check_reduction(cx, x.dtype, a.reduction)?;
         cx.set_output(0, x.dtype, x.shape)?;
